@@ -1,0 +1,147 @@
+"""The CRM store: one DuckDB database holding every entity table.
+
+Date-times are stored as naive TIMESTAMPs in the workspace time zone, so a
+calendar day is ``CAST(ts AS DATE)`` in every SQL dialect and no time-zone
+extension is needed at query time. Importers convert values that carry an
+offset into the workspace zone before they are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from workbench.catalog import EXTRA_TABLES, SOURCES
+from workbench.errors import WorkbenchError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEZONE: Final = "Europe/Moscow"
+DEFAULT_DB: Final = Path(__file__).resolve().parent.parent / "data" / "workbench.duckdb"
+
+
+class StoreError(WorkbenchError, ValueError):
+    """The database or a setting in it cannot be used as asked."""
+
+
+def default_db_path() -> Path:
+    """Where the app's database lives: ``$WORKBENCH_DB`` or ``data/workbench.duckdb``."""
+    env = os.environ.get("WORKBENCH_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def connect(path: str | Path = ":memory:", *, read_only: bool = False,
+            timezone: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (and, if new, create) a workbench database.
+
+    The schema is created when missing; ``timezone`` is stored only when the
+    database has none yet, so reopening never changes a workspace's zone.
+    """
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        create_schema(con)
+        if get_setting(con, "timezone") is None:
+            set_timezone(con, timezone or DEFAULT_TIMEZONE)
+    return con
+
+
+def table_ddl() -> dict[str, list[tuple[str, str]]]:
+    """Every stored table with its columns and SQL types, from the catalog."""
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for src in SOURCES.values():
+        tables[src.table] = [(f.name, f.sql_type) for f in src.stored_fields]
+    for table in EXTRA_TABLES:
+        tables[table.name] = list(table.columns)
+    return tables
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table that does not exist yet."""
+    for name, cols in table_ddl().items():
+        body = ", ".join(f'"{c}" {t}' for c, t in cols)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({body})')
+
+
+def get_setting(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM workspace WHERE key = $k", {"k": key}).fetchone()
+    return None if row is None else row[0]
+
+
+def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("DELETE FROM workspace WHERE key = $k", {"k": key})
+    con.execute("INSERT INTO workspace VALUES ($k, $v)", {"k": key, "v": value})
+
+
+def set_timezone(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Store the workspace time zone after checking it is a real IANA zone."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise StoreError(
+            f"time zone {name!r} is not an IANA zone name such as 'Europe/Moscow'"
+        ) from None
+    set_setting(con, "timezone", name)
+
+
+def timezone(con: duckdb.DuckDBPyConnection) -> str:
+    return get_setting(con, "timezone") or DEFAULT_TIMEZONE
+
+
+def today(con: duckdb.DuckDBPyConnection, now: datetime | None = None):
+    """The current calendar day in the workspace time zone.
+
+    ``now`` is for callers that have their own clock; the app and the command
+    line pass nothing and get the wall clock, the core never calls this.
+    """
+    zone = ZoneInfo(timezone(con))
+    moment = now.astimezone(zone) if now is not None else datetime.now(zone)
+    return moment.date()
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count of every stored table, in catalog order."""
+    return {
+        name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        for name in table_ddl()
+        if name not in ("workspace",)
+    }
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    entity: str
+    file: str
+    mode: str
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+
+
+def record_load(con: duckdb.DuckDBPyConnection, load: LoadRecord,
+                at: datetime | None = None) -> None:
+    """Append one line to the load history."""
+    next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM loads").fetchone()[0]
+    con.execute(
+        "INSERT INTO loads VALUES ($id, $at, $entity, $file, $mode, $rin, $rok, $rbad)",
+        {"id": next_id, "at": at or datetime.now(), "entity": load.entity,
+         "file": load.file, "mode": load.mode, "rin": load.rows_in,
+         "rok": load.rows_loaded, "rbad": load.rows_rejected},
+    )
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Row counts and the time of the last load: what a snapshot was made on."""
+    last = con.execute("SELECT max(loaded_at) FROM loads").fetchone()[0]
+    return {
+        "tables": table_counts(con),
+        "last_load": None if last is None else last.isoformat(sep=" "),
+    }
