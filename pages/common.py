@@ -1,0 +1,61 @@
+"""What every page shares: the database, the library, today, error display.
+
+Pages stay thin: they collect widget values, call one ``workbench`` function
+and render its result. Errors a user can fix (``WorkbenchError``) are shown
+as messages; anything else is shown as a short error without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import streamlit as st
+
+from workbench import demo, store
+from workbench.errors import WorkbenchError
+from workbench.library import Library
+
+logger = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner="Opening the CRM database...")
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    demo.ensure_demo(Path(path))  # creates the demo database on first start
+    return store.connect(path)
+
+
+def db_path() -> str:
+    return str(store.default_db_path())
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """A cursor on the shared database, private to this script run."""
+    return _connection(db_path()).cursor()
+
+
+def library() -> Library:
+    return Library()
+
+
+def today() -> date:
+    return store.today(connection())
+
+
+@contextmanager
+def shown_errors(what: str = "This step") -> Iterator[None]:
+    """Show a user's mistake as a message and a bug as a short error, never a traceback."""
+    try:
+        yield
+    except WorkbenchError as err:
+        st.error(str(err))
+    except duckdb.Error as err:
+        logger.exception("query failed")
+        st.error(f"{what} failed in the database: {err}")
+    except Exception as err:  # the app never shows a traceback
+        logger.exception("unexpected error")
+        st.error(f"{what} failed: {type(err).__name__}: {err}")
