@@ -1,0 +1,630 @@
+"""Import files into the store's entity tables through a mapping.
+
+``import_files`` reads each file of a mapping (see ``workbench.mapping`` for
+the format), turns every mapped column into its catalog field's type with
+column-wide pandas operations, resolves string keys to our ids through the
+``external_ids`` table, writes the rows that load and reports the ones that
+do not, each with its file, 1-based data row (header not counted) and reason.
+Nothing is dropped silently.
+
+Modes: ``replace`` (default) empties each target table before its first load
+in the run; ``append`` upserts by id: mapped columns of an existing record
+are updated, unmapped ones kept, new ids inserted. The key register
+(``external_ids``) is never emptied, so a re-import gives every record the
+id it had before.
+
+Example::
+
+    con = store.connect("crm.duckdb")
+    result = import_files(con, "maven-crm", directory="maven-crm-sales-opportunities")
+    print(result.rows_loaded, result.rejections[:3])
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from workbench import store
+from workbench.catalog import SOURCES, Field
+from workbench.mapping import (
+    FieldSpec, Load, Lookup, Mapping, MappingError, load_mapping,
+    shipped_mappings,
+)
+from workbench.readers import (
+    ImportFileError, as_text, clean_text, convert, is_textual, parse_numbers,
+    read_table,
+)
+
+__all__ = [
+    "ImportFileError", "ImportResult", "LoadResult", "MappingError",
+    "Rejection", "import_files", "load_frame", "load_mapping", "plan_files",
+    "register_cli", "shipped_mappings", "write_rejects",
+]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["replace", "append"]
+_STAGE: Final = "_wb_import_stage"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A data row that was not loaded, and why."""
+
+    file: str
+    row: int  # 1-based data row; the header is not counted
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one file did to one entity table."""
+
+    entity: str
+    file: str
+    mode: str
+    rows_in: int
+    rows_loaded: int
+    rows_rejected: int
+    records: int  # distinct ids written; rows sharing an id count once
+    rejections: tuple[Rejection, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """Every load of one import run, in mapping order."""
+
+    mapping: str
+    mode: str
+    loads: tuple[LoadResult, ...]
+
+    @property
+    def rows_in(self) -> int:
+        return sum(r.rows_in for r in self.loads)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(r.rows_loaded for r in self.loads)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(r.rows_rejected for r in self.loads)
+
+    @property
+    def rejections(self) -> tuple[Rejection, ...]:
+        return tuple(x for r in self.loads for x in r.rejections)
+
+    def to_dict(self, max_rejections: int = 20) -> dict[str, Any]:
+        """A JSON-ready summary with the first rejections of each load."""
+        loads = []
+        for r in self.loads:
+            item = asdict(r)
+            item["rejections"] = [asdict(x) for x in r.rejections[:max_rejections]]
+            item["seconds"] = round(r.seconds, 3)
+            loads.append(item)
+        return {"mapping": self.mapping, "mode": self.mode,
+                "rows_in": self.rows_in, "rows_loaded": self.rows_loaded,
+                "rows_rejected": self.rows_rejected, "loads": loads}
+
+
+# --------------------------------------------------------------------------
+# Running a mapping
+
+
+def plan_files(mapping: Mapping, files: Sequence[str | Path] | None = None,
+               directory: str | Path | None = None) -> list[tuple[Load, Path]]:
+    """Pair the mapping's loads with files, in load order.
+
+    Without ``files`` every load reads its own file name inside ``directory``
+    (default: the working directory). With ``files``, only the loads whose
+    file name matches a given file's name run; a one-load mapping takes any
+    single file.
+    """
+    base = Path(directory) if directory is not None else Path(".")
+    if not files:
+        return [(load, base / load.file) for load in mapping.loads]
+
+    plan: list[tuple[int, Load, Path]] = []
+    for given in files:
+        path = Path(given)
+        if directory is not None and not path.is_absolute() and not path.exists():
+            path = base / path
+        matches = [(i, ld) for i, ld in enumerate(mapping.loads)
+                   if ld.file == path.name]
+        if not matches and len(mapping.loads) == 1:
+            matches = [(0, mapping.loads[0])]
+        if not matches:
+            names = ", ".join(dict.fromkeys(ld.file for ld in mapping.loads))
+            raise ImportFileError(f"{path.name}: mapping {mapping.name!r} has no "
+                                  f"load for this file; it reads {names}")
+        plan += [(i, ld, path) for i, ld in matches]
+    return [(ld, path) for _, ld, path in sorted(plan, key=lambda x: x[0])]
+
+
+def import_files(con: duckdb.DuckDBPyConnection,
+                 mapping: Mapping | str | Path | dict[str, Any],
+                 files: Sequence[str | Path] | None = None, *,
+                 directory: str | Path | None = None,
+                 mode: Mode = "replace") -> ImportResult:
+    """Run a mapping's loads in order inside one transaction.
+
+    Args:
+        con: a store connection (``store.connect``).
+        mapping: a Mapping, a mapping file, a shipped mapping's short name or
+            a decoded JSON dict.
+        files: which files to load (see ``plan_files``); default all.
+        directory: where the mapping's file names are looked up.
+        mode: ``replace`` or ``append``.
+
+    Returns:
+        ImportResult with per-file counts and rejections. Raises
+        ImportFileError / MappingError (both ValueError) for a missing file,
+        a missing column or a bad mapping; nothing is written then.
+    """
+    if mode not in ("replace", "append"):
+        raise MappingError(f"mode {mode!r} is not 'replace' or 'append'")
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    plan = plan_files(mapping, files, directory)
+    for _, path in plan:
+        if not path.is_file():
+            raise ImportFileError(f"{path.name}: file not found in {path.parent}")
+
+    results: list[LoadResult] = []
+    emptied: set[str] = set()
+    lookups: dict[Path, pd.DataFrame] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for load, path in plan:
+            frame = read_table(path, sheet=load.sheet, records=load.records)
+            first = mode == "replace" and load.entity not in emptied
+            emptied.add(load.entity)
+            results.append(load_frame(
+                con, load, frame, file=path.name, mode=mode, empty_first=first,
+                directory=path.parent, lookup_cache=lookups,
+            ))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return ImportResult(mapping.name, mode, tuple(results))
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
+               *, file: str, mode: Mode = "replace", empty_first: bool | None = None,
+               directory: str | Path | None = None,
+               lookup_cache: dict[Path, pd.DataFrame] | None = None) -> LoadResult:
+    """Type, check and write one frame (a file's rows) into ``load.entity``.
+
+    ``empty_first`` defaults to ``mode == "replace"``. Lookup files are read
+    from ``directory``. Records the load in the history table.
+    """
+    started = time.perf_counter()
+    source = SOURCES[load.entity]
+    frame = frame.reset_index(drop=True)
+    _check_columns(load, frame, file)
+    ctx = _Context(con, load, frame, file, Path(directory or "."),
+                   lookup_cache if lookup_cache is not None else {})
+
+    values: dict[str, pd.Series] = {}
+    keys: pd.Series | None = None
+    for spec in load.fields:
+        raw = ctx.raw(spec)
+        if spec.field == "id" and spec.external:
+            keys = raw.str.strip()
+            ctx.fail(keys == "", "id: empty key" + _cols(spec))
+            continue
+        if spec.ref:
+            values[spec.field] = ctx.reference(spec, raw)
+            continue
+        values[spec.field] = ctx.typed(spec, source.field(spec.field), raw)
+    for spec in load.fields:
+        if spec.only_if is not None:
+            keep = values[spec.only_if.field].isin(spec.only_if.values)
+            values[spec.field] = values[spec.field].where(keep)
+
+    bad = ctx.bad_mask()
+    rejections = ctx.rejections()
+    accepted = pd.DataFrame(values)[~bad]
+    if keys is not None:
+        accepted["id"] = _register_keys(con, load, keys[~bad], frame[~bad])
+    accepted = accepted.drop_duplicates("id", keep="last")
+
+    table = source.table
+    if empty_first is None:
+        empty_first = mode == "replace"
+    _write(con, table, source.stored_fields, accepted, empty_first)
+    _write_contact_points(con, load, frame.loc[accepted.index], accepted["id"],
+                          empty_first)
+
+    result = LoadResult(
+        entity=load.entity, file=file, mode=mode, rows_in=len(frame),
+        rows_loaded=int((~bad).sum()), rows_rejected=int(bad.sum()),
+        records=len(accepted), rejections=rejections,
+        seconds=time.perf_counter() - started,
+    )
+    store.record_load(con, store.LoadRecord(
+        result.entity, file, mode, result.rows_in, result.rows_loaded,
+        result.rows_rejected))
+    if result.rows_rejected:
+        first = rejections[0]
+        logger.warning("%s: %d of %d rows rejected into %s (first: row %d: %s)",
+                       file, result.rows_rejected, result.rows_in, table,
+                       first.row, first.reason)
+    logger.debug("%s: %d rows into %s in %.2fs", file, result.rows_loaded, table,
+                 result.seconds)
+    return result
+
+
+def _check_columns(load: Load, frame: pd.DataFrame, file: str) -> None:
+    present = set(frame.columns)
+    for column, optional in load.source_columns:
+        if column not in present and not optional:
+            shown = ", ".join(map(str, list(frame.columns)[:20]))
+            raise ImportFileError(
+                f"{file}: column {column!r} named by the {load.entity} mapping is "
+                f"not in the file; its columns are: {shown}"
+            )
+
+
+def _cols(spec: FieldSpec) -> str:
+    return f" (column {', '.join(spec.columns)})" if spec.columns else ""
+
+
+def _show(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+class _Context:
+    """Per-load state: the frame, collected failures and cached lookup files."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, load: Load,
+                 frame: pd.DataFrame, file: str, directory: Path,
+                 cache: dict[Path, pd.DataFrame]) -> None:
+        self.con, self.load, self.frame, self.file = con, load, frame, file
+        self.directory, self.cache = directory, cache
+        self.failures: list[tuple[np.ndarray, pd.Series]] = []
+        self.workspace_zone = store.timezone(con)
+
+    def fail(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
+        """Remember rows failing one check, with a reason per row."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask)
+        if isinstance(reason, str):
+            texts = pd.Series([reason] * len(idx), index=idx)
+        else:
+            texts = pd.Series(np.asarray(reason, dtype=object)[idx], index=idx)
+        self.failures.append((mask, texts))
+
+    def bad_mask(self) -> np.ndarray:
+        bad = np.zeros(len(self.frame), dtype=bool)
+        for mask, _ in self.failures:
+            bad |= mask
+        return bad
+
+    def rejections(self) -> tuple[Rejection, ...]:
+        if not self.failures:
+            return ()
+        texts = pd.concat([t for _, t in self.failures])
+        joined = texts.groupby(level=0, sort=True).agg("; ".join)
+        return tuple(Rejection(self.file, int(i) + 1, r) for i, r in joined.items())
+
+    # -- raw text of a field ------------------------------------------------
+
+    def column(self, name: str) -> pd.Series:
+        if name not in self.frame.columns:
+            return pd.Series("", index=self.frame.index, dtype=object)
+        return as_text(self.frame[name])
+
+    def raw(self, spec: FieldSpec) -> pd.Series:
+        """The field's source text after combining, lookups and value maps."""
+        if spec.has_constant:
+            const = "" if spec.constant is None else str(spec.constant)
+            if isinstance(spec.constant, bool):
+                const = "true" if spec.constant else "false"
+            return pd.Series(const, index=self.frame.index, dtype=object)
+        if len(spec.columns) == 1 and not (spec.lookup or spec.values
+                                           or spec.strip_prefix):
+            col = spec.columns[0]
+            if col in self.frame.columns and not is_textual(self.frame[col]):
+                return self.frame[col]  # typed Parquet column, kept as is
+        raw = _combine([self.column(c).str.strip() for c in spec.columns],
+                       spec.combine, spec.sep)
+        for step in spec.lookup:
+            raw = self.lookup(step, raw, spec)
+        if spec.strip_prefix:
+            raw = raw.str.removeprefix(spec.strip_prefix)
+        if spec.values or spec.default is not None:
+            mapped = raw.map(spec.values)
+            fallback = raw if spec.default is None else \
+                raw.where(raw == "", spec.default)
+            raw = mapped.fillna(fallback).astype(object)
+        return raw
+
+    def lookup(self, step: Lookup, raw: pd.Series, spec: FieldSpec) -> pd.Series:
+        table = self.lookup_table(step, spec)
+        key = as_text(table[step.key]).str.strip()
+        if step.found is not None or step.missing is not None:
+            hit = raw.isin(set(key))
+            found = raw if step.found is None else step.found
+            return pd.Series(np.where(hit, found, step.missing or ""),
+                             index=raw.index, dtype=object)
+        if step.aggregate == "count":
+            table_values = key.value_counts().astype(str)
+        elif step.aggregate == "first":
+            table_values = pd.Series(as_text(table[step.value]).values,
+                                     index=key.values)
+            table_values = table_values[~table_values.index.duplicated()]
+        else:
+            numbers, _ = parse_numbers(as_text(table[step.value]))
+            agg = numbers.groupby(key.values).agg(step.aggregate)
+            table_values = agg.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        mapped = raw.map(table_values)
+        return mapped.fillna(raw if step.keep_unmatched else "").astype(object)
+
+    def lookup_table(self, step: Lookup, spec: FieldSpec) -> pd.DataFrame:
+        path = self.directory / step.file
+        if path not in self.cache:
+            self.cache[path] = read_table(path)
+        table = self.cache[path]
+        for col in (step.key, step.value):
+            if col is not None and col not in table.columns:
+                raise ImportFileError(
+                    f"{step.file}: column {col!r} named by the lookup of "
+                    f"{self.load.entity}.{spec.field} is not in the file")
+        return table
+
+    # -- typing and references ------------------------------------------------
+
+    def typed(self, spec: FieldSpec, fld: Field, raw: pd.Series) -> pd.Series:
+        """Parse ``raw`` as the field's type; failing rows are remembered."""
+        formats = spec.formats or self.load.date_formats
+        values, bad = convert(raw, fld.type, formats=formats,
+                              source_zone=self.load.timezone,
+                              workspace_zone=self.workspace_zone)
+        if bad.any():
+            shown = pd.Series(raw, dtype=object).map(_show)
+            self.fail(bad, f"{fld.name}: cannot read " + shown +
+                      f" as {fld.type}{_cols(spec)}")
+        if spec.scale is not None and fld.type in ("number", "money"):
+            values = values * spec.scale
+        if spec.required:
+            self.fail(values.isna() & ~bad, f"{fld.name}: empty{_cols(spec)}")
+        if fld.values:
+            outside = values.notna() & ~values.isin(fld.values)
+            if outside.any():
+                shown = values.map(_show)
+                self.fail(outside, f"{fld.name}: " + shown + " is not one of "
+                          + ", ".join(fld.values) + _cols(spec))
+        return values
+
+    def reference(self, spec: FieldSpec, raw: pd.Series) -> pd.Series:
+        """Resolve another entity's external keys to its ids."""
+        keys = as_text(raw).str.strip()
+        ids = _resolve(self.con, str(spec.ref), keys)
+        missing = (keys != "") & ids.isna()
+        if spec.must_resolve and missing.any():
+            self.fail(missing, f"{spec.field}: " + keys.map(_show) +
+                      f" is not a known {spec.ref} key{_cols(spec)}")
+        elif missing.any():
+            logger.info("%s: %d %s keys of %s resolve to nothing; left empty",
+                        self.file, int(missing.sum()), spec.ref, spec.field)
+        if spec.required:
+            self.fail(keys == "", f"{spec.field}: empty{_cols(spec)}")
+        return ids
+
+
+def _combine(parts: list[pd.Series], how: str, sep: str) -> pd.Series:
+    result = parts[0].astype(object)
+    for part in parts[1:]:
+        if how == "first":
+            result = result.where(result != "", part)
+        else:
+            joined = result + sep + part
+            result = joined.where((result != "") & (part != ""),
+                                  result.where(result != "", part))
+    return result.astype(object)
+
+
+# --------------------------------------------------------------------------
+# Keys and writes
+
+
+@contextmanager
+def _staged(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
+    """Expose ``frame`` to SQL as a view for the duration of a block."""
+    con.complete()  # a half-read earlier result blocks register()
+    con.register(_STAGE, frame)
+    try:
+        yield _STAGE
+    finally:
+        con.unregister(_STAGE)
+
+
+def _register_keys(con: duckdb.DuckDBPyConnection, load: Load, keys: pd.Series,
+                   frame: pd.DataFrame) -> pd.Series:
+    """Our ids for external keys, new keys numbered in first-seen order.
+
+    Numbering continues after the highest id the entity has, in its table or
+    in the key register. Aliases name the same record; an alias already
+    registered keeps the id it had.
+    """
+    entity, table = load.entity, SOURCES[load.entity].table
+    distinct = pd.DataFrame({"k": pd.unique(keys.to_numpy())})
+    distinct["ord"] = np.arange(len(distinct))
+    with _staged(con, distinct) as stage:
+        con.execute(
+            f"""INSERT INTO external_ids
+            SELECT $e, s.k, base.b + row_number() OVER (ORDER BY s.ord)
+            FROM {stage} AS s
+            CROSS JOIN (SELECT greatest(
+                coalesce((SELECT max(id) FROM external_ids WHERE entity = $e), 0),
+                coalesce((SELECT max(id) FROM "{table}"), 0)) AS b) AS base
+            WHERE s.k NOT IN (SELECT external_id FROM external_ids
+                              WHERE entity = $e)""",
+            {"e": entity},
+        )
+    ids = _resolve(con, entity, keys)
+
+    spec = load.spec("id")
+    for alias in spec.aliases if spec else ():
+        pairs = pd.DataFrame({"k": as_text(frame[alias]).str.strip(), "id": ids})
+        pairs = pairs[pairs["k"] != ""].drop_duplicates("k")
+        with _staged(con, pairs) as stage:
+            con.execute(
+                f"""INSERT INTO external_ids SELECT $e, s.k, s.id FROM {stage} s
+                WHERE s.k NOT IN (SELECT external_id FROM external_ids
+                                  WHERE entity = $e)""",
+                {"e": entity},
+            )
+    return ids
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, entity: str,
+             keys: pd.Series) -> pd.Series:
+    """Ids of ``entity`` for external keys; missing where unknown or blank."""
+    distinct = pd.DataFrame({"k": pd.unique(keys[keys != ""].to_numpy())})
+    if distinct.empty:
+        return pd.Series(pd.NA, index=keys.index, dtype="Int64")
+    with _staged(con, distinct) as stage:
+        found = con.execute(
+            f"""SELECT e.external_id, e.id FROM external_ids AS e
+            JOIN {stage} AS s ON s.k = e.external_id WHERE e.entity = $e""",
+            {"e": entity},
+        ).df()
+    lookup = pd.Series(found["id"].to_numpy(), index=found["external_id"].to_numpy())
+    return keys.map(lookup).astype("Int64")
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, fields: tuple[Field, ...],
+           rows: pd.DataFrame, empty_first: bool) -> None:
+    """Insert, or upsert by id: mapped columns updated, others kept."""
+    if empty_first:
+        con.execute(f'DELETE FROM "{table}"')
+    mapped = [f for f in fields if f.name in rows.columns]
+    staged = pd.DataFrame({f.name: rows[f.name] for f in mapped})
+    cols = ", ".join(f'"{f.name}"' for f in mapped)
+    select = ", ".join(f'CAST(s."{f.name}" AS {f.sql_type})' for f in mapped)
+    with _staged(con, staged) as stage:
+        new_only = ""
+        if not empty_first:
+            sets = ", ".join(f'"{f.name}" = CAST(s."{f.name}" AS {f.sql_type})'
+                             for f in mapped if f.name != "id")
+            if sets:
+                con.execute(f'UPDATE "{table}" AS t SET {sets} FROM {stage} AS s '
+                            "WHERE t.id = s.id")
+            new_only = (f'WHERE s.id NOT IN (SELECT id FROM "{table}" '
+                        "WHERE id IS NOT NULL)")
+        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {select} '
+                    f"FROM {stage} AS s {new_only}")
+
+
+def _write_contact_points(con: duckdb.DuckDBPyConnection, load: Load,
+                          frame: pd.DataFrame, ids: pd.Series,
+                          empty_first: bool) -> None:
+    """Every phone and e-mail of the loaded records, one row each.
+
+    A cell may hold several values separated by ``", "`` (Bitrix24 style).
+    """
+    if not load.contact_points:
+        return
+    parts = []
+    for point in load.contact_points:
+        cells = clean_text(frame[point.column]) if point.column in frame.columns \
+            else pd.Series(None, index=frame.index, dtype=object)
+        split = cells.str.split(", ").explode().str.strip()
+        part = pd.DataFrame({"record_id": ids.reindex(split.index).to_numpy(),
+                             "value": split.to_numpy()})
+        part["channel"], part["kind"] = point.channel, point.kind
+        parts.append(part[part["value"].notna() & (part["value"] != "")])
+    points = pd.concat(parts, ignore_index=True).drop_duplicates(
+        ["record_id", "channel", "value"])
+    points["entity"] = load.entity
+    staged = points[["entity", "record_id", "channel", "kind", "value"]]
+    with _staged(con, staged) as stage:
+        if empty_first:
+            con.execute("DELETE FROM contact_points WHERE entity = $e",
+                        {"e": load.entity})
+        else:
+            con.execute(f"DELETE FROM contact_points WHERE entity = $e AND "
+                        f"record_id IN (SELECT DISTINCT record_id FROM {stage})",
+                        {"e": load.entity})
+        con.execute(f"INSERT INTO contact_points SELECT entity, "
+                    f"CAST(record_id AS BIGINT), channel, kind, value FROM {stage}")
+
+
+def write_rejects(result: ImportResult | LoadResult, path: str | Path) -> int:
+    """Write every rejection (file, row, reason) to a UTF-8 CSV; return the count."""
+    rejections = result.rejections
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["file", "row", "reason"])
+        writer.writerows((r.file, r.row, r.reason) for r in rejections)
+    return len(rejections)
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``import``: load files into a database through a mapping."""
+    names = ", ".join(shipped_mappings()) or "none"
+    parser = subparsers.add_parser(
+        "import", help="load CSV / XLSX / Parquet / JSON files through a mapping",
+        description="Load files into the entity tables through a mapping. "
+                    f"Shipped mappings: {names}.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="files to load (default: the mapping's files in --dir)")
+    parser.add_argument("--db", required=True, help="database file")
+    parser.add_argument("--mapping", required=True,
+                        help="mapping JSON file or a shipped mapping's name")
+    parser.add_argument("--dir", help="folder holding the mapping's files")
+    parser.add_argument("--mode", choices=("replace", "append"), default="replace")
+    parser.add_argument("--rejects", metavar="OUT.csv",
+                        help="write every rejected row here")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object instead of text")
+    parser.set_defaults(run=_run_import)
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    mapping = load_mapping(args.mapping)
+    con = store.connect(args.db)
+    try:
+        result = import_files(con, mapping, args.files or None,
+                              directory=args.dir, mode=args.mode)
+    finally:
+        con.close()
+    if args.rejects:
+        write_rejects(result, args.rejects)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for load in result.loads:
+        print(f"{load.file} -> {load.entity}: {load.rows_in} in, "
+              f"{load.rows_loaded} loaded, {load.rows_rejected} rejected")
+        for rej in load.rejections[:5]:
+            print(f"  row {rej.row}: {rej.reason}")
+        if load.rows_rejected > 5:
+            print(f"  ... and {load.rows_rejected - 5} more")
+    return 0
