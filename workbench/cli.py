@@ -147,9 +147,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from workbench.schema import json_schema
+    from workbench.schema import schema_text
 
-    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    if args.out:
+        Path(args.out).write_text(schema_text(), encoding="utf-8")
+    else:
+        sys.stdout.write(schema_text())
     return 0
 
 
@@ -188,4 +191,5 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", type=int, help="explain this record")
 
     p = sub.add_parser("schema", help="print the JSON Schema of definitions")
+    p.add_argument("--out", help="write it to this file instead")
     p.set_defaults(run=cmd_schema)
