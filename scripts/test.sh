@@ -1,0 +1,7 @@
+#!/bin/sh
+# Set up, install Debian's chromium for the browser smoke test, run the tests.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+sh .ci/install-browser
+exec .venv/bin/python -m pytest "$@"
