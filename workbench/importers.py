@@ -26,7 +26,6 @@ import argparse
 import csv
 import json
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -550,7 +549,9 @@ def _write_contact_points(con: duckdb.DuckDBPyConnection, load: Load,
     for point in load.contact_points:
         cells = clean_text(frame[point.column]) if point.column in frame.columns \
             else pd.Series(None, index=frame.index, dtype=object)
-        split = cells.str.split(", ").explode().str.strip()
+        split = cells
+        if cells.str.contains(", ", regex=False).any():
+            split = cells.str.split(", ").explode().str.strip()
         part = pd.DataFrame({"record_id": ids.reindex(split.index).to_numpy(),
                              "value": split.to_numpy()})
         part["channel"], part["kind"] = point.channel, point.kind
@@ -610,6 +611,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
 def _run_import(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.mapping)
     con = store.connect(args.db)
+    con.execute("SET enable_progress_bar = false")  # stdout is for results
     try:
         result = import_files(con, mapping, args.files or None,
                               directory=args.dir, mode=args.mode)
