@@ -71,9 +71,18 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({body})')
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
+    """The single value of a query, read to the end.
+
+    ``fetchall`` rather than ``fetchone``: DuckDB keeps a half-read result
+    open on the connection, and a later ``register`` then fails.
+    """
+    return con.execute(sql, params or {}).fetchall()[0][0]
+
+
 def get_setting(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM workspace WHERE key = $k", {"k": key}).fetchone()
-    return None if row is None else row[0]
+    rows = con.execute("SELECT value FROM workspace WHERE key = $k", {"k": key}).fetchall()
+    return rows[0][0] if rows else None
 
 
 def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
@@ -110,7 +119,7 @@ def today(con: duckdb.DuckDBPyConnection, now: datetime | None = None):
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row count of every stored table, in catalog order."""
     return {
-        name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        name: scalar(con, f'SELECT count(*) FROM "{name}"')
         for name in table_ddl()
         if name not in ("workspace",)
     }
@@ -129,7 +138,7 @@ class LoadRecord:
 def record_load(con: duckdb.DuckDBPyConnection, load: LoadRecord,
                 at: datetime | None = None) -> None:
     """Append one line to the load history."""
-    next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM loads").fetchone()[0]
+    next_id = scalar(con, "SELECT coalesce(max(id), 0) + 1 FROM loads")
     con.execute(
         "INSERT INTO loads VALUES ($id, $at, $entity, $file, $mode, $rin, $rok, $rbad)",
         {"id": next_id, "at": at or datetime.now(), "entity": load.entity,
@@ -140,7 +149,7 @@ def record_load(con: duckdb.DuckDBPyConnection, load: LoadRecord,
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """Row counts and the time of the last load: what a snapshot was made on."""
-    last = con.execute("SELECT max(loaded_at) FROM loads").fetchone()[0]
+    last = scalar(con, "SELECT max(loaded_at) FROM loads")
     return {
         "tables": table_counts(con),
         "last_load": None if last is None else last.isoformat(sep=" "),
