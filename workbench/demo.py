@@ -17,8 +17,7 @@ from typing import Any, Final
 
 import duckdb
 
-from workbench import store
-from workbench import demo_activity, demo_crm
+from workbench import demo_activity, demo_crm, store
 from workbench.demo_tables import Demo
 from workbench.errors import WorkbenchError
 
@@ -49,6 +48,11 @@ def generate(con: duckdb.DuckDBPyConnection, *, contacts: int, seed: int,
     Returns
     -------
     Row counts of the filled tables.
+
+    Every table but the workspace settings and the load history is emptied
+    first, external ids included (they would name other records). The run is
+    one transaction; afterwards the workspace zone is Europe/Moscow, its
+    ``origin`` names the arguments, and each filled table has a load record.
     """
     if contacts < 1:
         raise DemoError(f"the demo needs at least 1 contact, got {contacts}")

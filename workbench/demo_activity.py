@@ -12,7 +12,7 @@ import pyarrow as pa
 from workbench import demo_vocab as V
 from workbench.demo_tables import (
     CITY_SQL, COMPANY_NAME_SQL, DAY, EMAIL_SQL, END, HISTORY_DAYS, NAME_SQL,
-    PARAMS, PHONE_SQL, Demo, between, city_columns, ids, mailing_plan,
+    PHONE_SQL, Demo, between, city_columns, ids, mailing_plan,
     person_columns, pick, skewed_counts,
 )
 
@@ -60,8 +60,9 @@ def visits(demo: Demo) -> None:
     owner = np.repeat(np.arange(demo.n), skewed_counts(rng, demo.n, 10.0, 0.6))
     k = len(owner)
     lo = np.maximum(demo.state["created"][owner] - 30 * DAY, -HISTORY_DAYS * DAY)
-    product_pages = len(PARAMS["pages"]) - len(V.PAGES)  # type: ignore[arg-type]
-    weights = V.PAGE_WEIGHTS + (V.PRODUCT_PAGE_WEIGHT / product_pages,) * product_pages
+    # Fixed pages, then one page per product (the order of PARAMS["pages"]).
+    products = len(V.PRODUCTS)
+    weights = V.PAGE_WEIGHTS + (V.PRODUCT_PAGE_WEIGHT / products,) * products
     source = pick(rng, k, V.VISIT_SOURCE_WEIGHTS)
     tagged = np.array([bool(u) for u in V.UTM_BY_SOURCE])[source]
     duration = np.clip(np.round(rng.lognormal(np.log(60), 1.1, k)), 1, 3600)

@@ -11,9 +11,10 @@ import pyarrow as pa
 
 from workbench import demo_vocab as V
 from workbench.demo_tables import (
-    CITY_SQL, DAY, EMAIL_SQL, END, HISTORY_DAYS, LOST, MOBILE_CODES, NAME_SQL,
-    OPEN_STAGE_CODES, PHONE_SQL, REGION_SQL, WON, COMPANY_NAME_SQL, Demo, between,
-    city_columns, ids, person_columns, pick, skewed_counts, tags_sql, work_time,
+    CITY_SQL, COMPANY_NAME_SQL, DAY, EMAIL_SQL, END, HISTORY_DAYS, LOST,
+    MOBILE_CODES, NAME_SQL, OPEN_STAGE_CODES, PHONE_SQL, REGION_SQL, WON, Demo,
+    between, city_columns, ids, person_columns, pick, skewed_counts, tags_sql,
+    work_time,
 )
 
 MARKETING = [d for d, _ in V.DEPARTMENTS].index("Marketing")
@@ -42,8 +43,8 @@ def products(demo: Demo) -> None:
     demo.insert("products",
                 {"id": ids(len(V.PRODUCTS)), "code": np.arange(len(V.PRODUCTS)),
                  "price": demo.state["price"]},
-                "SELECT s.id, $pnames[s.code + 1] AS name, $pcats[s.code + 1] AS category, "
-                "CAST(s.price AS DECIMAL(18,2)) AS price FROM {src} AS s")
+                "SELECT s.id, $pnames[s.code + 1] AS name, "
+                "$pcats[s.code + 1] AS category, CAST(s.price AS DECIMAL(18,2)) AS price FROM {src} AS s")
 
 
 def companies(demo: Demo) -> None:
@@ -95,9 +96,9 @@ def contacts(demo: Demo) -> None:
     company = np.where(has_company, rng.integers(1, demo.state["companies"] + 1, n), 0)
     owner = rng.choice(demo.state["owners"], n)
 
+    source = pick(rng, n, V.CONTACT_SOURCE_WEIGHTS)
     demo.state.update(
-        created=created, owner=owner, company=company, source=pick(
-            rng, n, V.CONTACT_SOURCE_WEIGHTS),
+        created=created, owner=owner, company=company,
         has_email=people["email_style"] >= 0, bad_email=people["email_mess"] == 3,
         has_phone=people["phone_code"] >= 0,
     )
@@ -106,7 +107,7 @@ def contacts(demo: Demo) -> None:
     demo.state["contact_changes"] = changes
 
     columns = {
-        "id": ids(n), **people, **city, "source": demo.state["source"],
+        "id": ids(n), **people, **city, "source": source,
         "ctype": ctype, "tags": tags,
         "birthday": pa.array(birthday, mask=rng.random(n) < 0.5),
         "created_at": demo.stamp(created), "modified_at": demo.stamp(modified),
@@ -284,7 +285,8 @@ def field_changes(demo: Demo) -> None:
     changes = demo.state["contact_changes"]
     demo.insert("field_changes",
                 {**changes, "changed_at": demo.stamp(changes["changed_at"])},
-                "SELECT 'contacts' AS entity, s.record_id, $cfields[s.field + 1] AS field, "
+                "SELECT 'contacts' AS entity, s.record_id, "
+                "$cfields[s.field + 1] AS field, "
                 f"{_CHANGE_TEXT.format(x='s.old_code')} AS old_value, "
                 f"CASE WHEN s.new_code < 0 THEN {_CURRENT_TEXT} "
                 f"ELSE {_CHANGE_TEXT.format(x='s.new_code')} END AS new_value, "

@@ -90,6 +90,7 @@ def work_time(rng: np.random.Generator, days_ago: np.ndarray) -> np.ndarray:
 
 
 def ids(n: int) -> np.ndarray:
+    """Record ids 1..n."""
     return np.arange(1, n + 1, dtype=np.int64)
 
 
@@ -101,8 +102,12 @@ def _used(sql: str, params: Mapping[str, object]) -> dict[str, object]:
 
 # --- SQL that turns codes into text -------------------------------------------
 
-FIRST_SQL: Final = "CASE WHEN s.female THEN $ffirst[s.fname + 1] ELSE $mfirst[s.fname + 1] END"
-LAST_SQL: Final = "CASE WHEN s.female THEN $flast[s.lname + 1] ELSE $mlast[s.lname + 1] END"
+FIRST_SQL: Final = (
+    "CASE WHEN s.female THEN $ffirst[s.fname + 1] ELSE $mfirst[s.fname + 1] END"
+)
+LAST_SQL: Final = (
+    "CASE WHEN s.female THEN $flast[s.lname + 1] ELSE $mlast[s.lname + 1] END"
+)
 NAME_SQL: Final = f"({FIRST_SQL}) || ' ' || ({LAST_SQL})"
 _EMAIL_RAW = (
     f"(CASE s.email_style WHEN 0 THEN ({FIRST_SQL}) || '.' || ({LAST_SQL}) "
@@ -216,6 +221,7 @@ class Demo:
         logger.debug("demo %s: %.2f s", table, time.perf_counter() - started)
 
     def execute(self, sql: str) -> None:
+        """Run ``sql`` with the vocabulary parameters it names."""
         self.con.execute(sql, _used(sql, PARAMS))
 
 
