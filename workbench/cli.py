@@ -140,7 +140,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"{defn.entity} {args.id} is {state} of {defn.id} as of {as_of}")
     for v in result.verdicts:
         mark = "met    " if v.met else "not met"
-        print(f"  [{mark}] {v.path}: {v.text} (seen: {v.seen!r})")
+        seen = "no value" if v.seen is None else repr(v.seen)
+        print(f"  [{mark}] {v.path}: {v.text} (seen: {seen})")
     for path in result.excluded_by:
         print(f"  removed by {path}")
     return 0
