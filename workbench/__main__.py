@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "workbench.demo",
     "workbench.importers",
     "workbench.cli",
+    "workbench.export",
 )
 
 
