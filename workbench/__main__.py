@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "workbench.importers",
     "workbench.cli",
     "workbench.export",
+    "workbench.analysis_cli",
 )
 
 

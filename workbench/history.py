@@ -473,9 +473,9 @@ class History:
     """Sizes at dates, with entries and exits since the previous date.
 
     ``entered[k]`` / ``left[k]`` count membership changes after
-    ``dates[k-1]`` up to ``dates[k]`` (the first: since the start of time on
-    the interval path, None on the batch path). A record that enters and
-    leaves within one step counts in both.
+    ``dates[k-1]`` up to ``dates[k]`` (None for the first date, and for all
+    dates on the batch path). A record that enters and leaves within one
+    step counts in both.
     """
 
     segment: str
@@ -495,6 +495,7 @@ class History:
 
 def _interval_history(con: duckdb.DuckDBPyConnection, plan: _Plan, defn: Definition,
                       dates: list[date]) -> tuple[list[int], list, list]:
+    """Sizes and moves per date from the transitions of one sweep."""
     sql, params = _sweep_sql(plan, defn, dates[-1])
     logger.debug("history sweep: %s", sql)
     frame = con.cursor().execute(sql, params).df()
@@ -509,8 +510,8 @@ def _interval_history(con: duckdb.DuckDBPyConnection, plan: _Plan, defn: Definit
     cum_in = np.concatenate([[0], ins])[at]
     cum_out = np.concatenate([[0], outs])[at]
     sizes = [int(base + i - o) for i, o in zip(cum_in, cum_out)]
-    entered = [int(cum_in[0])] + [int(v) for v in np.diff(cum_in)]
-    left = [int(cum_out[0])] + [int(v) for v in np.diff(cum_out)]
+    entered = [None] + [int(v) for v in np.diff(cum_in)]
+    left = [None] + [int(v) for v in np.diff(cum_out)]
     return sizes, entered, left
 
 
