@@ -65,6 +65,7 @@ class Export:
     hash: str | None
     rows: pd.DataFrame  # the file's columns, in order
     report: dict[str, Any]
+    members: pd.DataFrame  # every member: id, name, raw, address, reason
 
     @property
     def refused(self) -> str | None:
@@ -100,7 +101,8 @@ def build_export(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: dat
     kept = frame[frame["reason"].isna()]
     rows = _shape(con, kept, platform, chan, hash)
     report = _report(defn, platform, chan, hash, as_of, frame, len(rows))
-    return Export(defn.id, platform, chan, hash, rows, report)  # type: ignore[arg-type]
+    return Export(defn.id, platform, chan, hash, rows, report,  # type: ignore[arg-type]
+                  frame)
 
 
 def _shape(con: duckdb.DuckDBPyConnection, kept: pd.DataFrame, platform: str,
