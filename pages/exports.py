@@ -106,7 +106,7 @@ with shown_errors("The export"):
                                  resolver=lib)
     show_report(result)
     if result.refused:
-        st.error(f"Not exported: {result.refused}.")
+        st.warning(f"Not exported: {result.refused}.")
     else:
         downloads(result)
     dropped = result.members[result.members["reason"].notna()]

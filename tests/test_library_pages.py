@@ -91,7 +91,7 @@ def test_exports_page_renders_a_refused_yandex_export_with_its_reason(workspace)
     at.radio(key="exports_platform").set_value("yandex").run()
 
     assert not at.exception
-    assert any("needs at least 100 rows" in e.value for e in at.error)
+    assert any("needs at least 100 rows" in w.value for w in at.warning)
 
 
 def test_exports_page_explains_a_static_segment_without_its_list(workspace):

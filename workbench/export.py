@@ -125,11 +125,11 @@ def _report(defn: Definition, platform: str, channel: str, hash: str | None,
     label = PLATFORM_LABELS[platform]
     refused = None
     if rows_out < low:
-        refused = (f"{label} needs at least {low:,} {_unit(platform)}; segment "
+        refused = (f"{label} needs at least {low:,} {_unit(platform, low)}; segment "
                    f'"{defn.id}" gives {rows_out:,} after dropping '
                    f"{len(frame) - rows_out:,} of {len(frame):,} members")
     elif high is not None and rows_out > high:
-        refused = (f"{label} accepts at most {high:,} {_unit(platform)}; segment "
+        refused = (f"{label} accepts at most {high:,} {_unit(platform, high)}; segment "
                    f'"{defn.id}" gives {rows_out:,}: narrow the segment or split it')
     return {"segment": defn.id, "platform": platform, "channel": channel,
             "hash": hash, "as_of": as_of.isoformat(), "rows_in": len(frame),
@@ -137,8 +137,9 @@ def _report(defn: Definition, platform: str, channel: str, hash: str | None,
             "minimum": low, "maximum": high, "refused": refused, "file": None}
 
 
-def _unit(platform: str) -> str:
-    return "unique values" if platform == "vk" else "rows"
+def _unit(platform: str, n: int) -> str:
+    unit = "unique value" if platform == "vk" else "row"
+    return unit if n == 1 else unit + "s"
 
 
 def report_path(out: Path) -> Path:
