@@ -30,14 +30,16 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from workbench import store
+from workbench import changes, store
 from workbench.catalog import SOURCES, Field
 from workbench.mapping import (
     FieldSpec, Load, Lookup, Mapping, MappingError, load_mapping,
@@ -207,11 +209,22 @@ def import_files(con: duckdb.DuckDBPyConnection,
 def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
                *, file: str, mode: Mode = "replace", empty_first: bool | None = None,
                directory: str | Path | None = None,
-               lookup_cache: dict[Path, pd.DataFrame] | None = None) -> LoadResult:
+               lookup_cache: dict[Path, pd.DataFrame] | None = None,
+               loaded_at: datetime | None = None,
+               changed_at: pd.Series | None = None,
+               track_changes: bool = True, history: bool = True) -> LoadResult:
     """Type, check and write one frame (a file's rows) into ``load.entity``.
 
     ``empty_first`` defaults to ``mode == "replace"``. Lookup files are read
-    from ``directory``. Records the load in the history table.
+    from ``directory``. Records the load in the history table unless
+    ``history`` is false (a caller loading one pull page by page records it
+    once itself).
+
+    With ``track_changes``, tracked fields of records that already exist are
+    compared with the new rows first and differences go to ``field_changes``
+    (see ``workbench.changes``), dated by ``changed_at`` (aligned with
+    ``frame``: an export's Modified column), else the record's
+    ``modified_at``, else ``loaded_at`` (default: now in the workspace zone).
     """
     started = time.perf_counter()
     source = SOURCES[load.entity]
@@ -247,6 +260,12 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
     table = source.table
     if empty_first is None:
         empty_first = mode == "replace"
+    if track_changes and not accepted.empty:
+        stamps = None if changed_at is None else \
+            changed_at.reset_index(drop=True).reindex(accepted.index)
+        changes.record_changes(con, load.entity, accepted,
+                               loaded_at=loaded_at or _now(con),
+                               changed_at=stamps)
     _write(con, table, source.stored_fields, accepted, empty_first)
     _write_contact_points(con, load, frame.loc[accepted.index], accepted["id"],
                           empty_first)
@@ -257,9 +276,10 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
         records=len(accepted), rejections=rejections,
         seconds=time.perf_counter() - started,
     )
-    store.record_load(con, store.LoadRecord(
-        result.entity, file, mode, result.rows_in, result.rows_loaded,
-        result.rows_rejected))
+    if history:
+        store.record_load(con, store.LoadRecord(
+            result.entity, file, mode, result.rows_in, result.rows_loaded,
+            result.rows_rejected), at=loaded_at)
     if result.rows_rejected:
         first = rejections[0]
         logger.warning("%s: %d of %d rows rejected into %s (first: row %d: %s)",
@@ -268,6 +288,11 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
     logger.debug("%s: %d rows into %s in %.2fs", file, result.rows_loaded, table,
                  result.seconds)
     return result
+
+
+def _now(con: duckdb.DuckDBPyConnection) -> datetime:
+    """The wall clock as a naive time in the workspace zone, as stored times are."""
+    return datetime.now(ZoneInfo(store.timezone(con))).replace(tzinfo=None)
 
 
 def _check_columns(load: Load, frame: pd.DataFrame, file: str) -> None:

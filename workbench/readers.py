@@ -65,9 +65,14 @@ def read_table(path: str | Path, *, sheet: str | None = None,
         return _read_parquet(path)
     if suffix == ".json":
         return read_json(path, records)
+    if suffix in (".xls", ".html", ".htm"):
+        # Bitrix24's "Excel" export is an HTML table saved as .xls.
+        from workbench.bitrix import read_html_table  # bitrix imports readers
+
+        return read_html_table(path)
     raise ImportFileError(
         f"{path.name}: cannot read {suffix or 'files without an extension'}; "
-        "use .csv, .tsv, .xlsx, .parquet or .json"
+        "use .csv, .tsv, .xlsx, .xls (HTML table), .parquet or .json"
     )
 
 
