@@ -155,13 +155,14 @@ _DEAL_RULES: Final[tuple[Rule, ...]] = (
     ("won", ("успешн", "won", "success"), frozenset({"WON", "S"})),
 )
 _LEAD_RULES: Final[tuple[Rule, ...]] = (
+    ("open", (), frozenset({"P"})),
     ("junk", ("некачествен", "junk", "брак", "bad lead"), frozenset({"JUNK", "F"})),
     ("converted", ("качествен", "converted", "good lead", "сконверт"),
      frozenset({"CONVERTED", "S"})),
 )
 _SPECIAL: Final = frozenset({
     "first_name", "middle_name", "last_name", "lead_title", "company", "contact",
-    "stage_group", "start_date", "modified",
+    "stage_group", "status_group", "start_date", "modified",
 })
 _STAGE_CODE: Final = re.compile(r"^(?:C\d+:)?([A-Z_]+)$")
 
@@ -281,6 +282,7 @@ def describe_target(target: str) -> str:
         "company": "company_id, found by company name",
         "contact": "contact_id, found by contact name",
         "stage_group": "stage_semantics (open / won / lost)",
+        "status_group": "status_semantics (open / converted / junk)",
         "start_date": "created_at (when there is no Created column)",
         "modified": "date of field changes",
     }.get(target, target)
@@ -408,13 +410,18 @@ def stage_semantics(stages: pd.Series, groups: pd.Series | None = None
     return result
 
 
-def lead_semantics(statuses: pd.Series) -> pd.Series:
-    """open / converted / junk for leads from their status name or code.
+def lead_semantics(statuses: pd.Series, groups: pd.Series | None = None
+                   ) -> pd.Series:
+    """open / converted / junk for leads from their status group, name or code.
 
     >>> lead_semantics(pd.Series(["Некачественный лид", "CONVERTED", "В работе"])).tolist()
     ['junk', 'converted', 'open']
     """
-    return _semantics(statuses, _LEAD_RULES, "open")
+    result = _semantics(statuses, _LEAD_RULES, "open")
+    if groups is not None:
+        from_group = _semantics(groups, _LEAD_RULES, None)
+        result = from_group.where(from_group.notna(), result)
+    return result
 
 
 def _semantics(names: pd.Series, rules: tuple[Rule, ...],
@@ -426,8 +433,11 @@ def _semantics(names: pd.Series, rules: tuple[Rule, ...],
     out = pd.Series(default, index=names.index, dtype=object)
     decided = pd.Series(False, index=names.index)
     for label, needles, codes in rules:
-        pattern = "|".join(re.escape(n) for n in needles)
-        hit = (words.str.contains(pattern, regex=True) | code.isin(codes)) & ~decided
+        hit = code.isin(codes)
+        if needles:
+            pattern = "|".join(re.escape(n) for n in needles)
+            hit |= words.str.contains(pattern, regex=True)
+        hit &= ~decided
         out[hit] = label
         decided |= hit
     return out.where(text != "", None)
@@ -558,7 +568,9 @@ def prepare(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, entity: str,
             add("closed_at", by_target["closed_at"],
                 only_if=Condition("stage_semantics", ("won", "lost")))
     if entity == "leads" and "status" in by_target:
-        out["_wb_semantics"] = lead_semantics(out[by_target["status"][0]])
+        groups = out[by_target["status_group"][0]] if "status_group" in by_target \
+            else None
+        out["_wb_semantics"] = lead_semantics(out[by_target["status"][0]], groups)
         add("status_semantics", ["_wb_semantics"])
     if "start_date" in by_target:
         add("created_at", by_target["start_date"])
