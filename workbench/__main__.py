@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "workbench.cli",
     "workbench.export",
     "workbench.analysis_cli",
+    "workbench.bitrix_cli",
 )
 
 
