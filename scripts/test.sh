@@ -4,4 +4,5 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 sh .ci/install-browser
+sh .ci/install-engines
 exec .venv/bin/python -m pytest "$@"

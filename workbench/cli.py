@@ -5,6 +5,9 @@
     python -m workbench members  SEGMENT.json --db PATH [--format csv|json]
     python -m workbench sql      SEGMENT.json [--dialect duckdb|postgres|spark]
     python -m workbench explain  SEGMENT.json --db PATH --id ID
+
+``count`` and ``members`` also run where the data is, instead of ``--db``:
+``--postgres "host=... dbname=..."`` or ``--spark local[2]`` (docs/ENGINES.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from workbench import compiler, definition, evaluator, store
+from workbench import compiler, definition, dialects, engines, evaluator, store
 from workbench.definition import Definition, DirectoryResolver
 from workbench.describe import describe
 from workbench.errors import WorkbenchError
@@ -74,11 +77,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _open_engine(args: argparse.Namespace):
+    """The PostgreSQL or Spark engine asked for, or None for the --db file."""
+    chosen = [o for o in ("db", "postgres", "spark") if getattr(args, o, None)]
+    if len(chosen) != 1:
+        raise UsageError("give exactly one of --db PATH, --postgres CONNINFO or "
+                         f"--spark MASTER, got {len(chosen)}")
+    if args.postgres:
+        return engines.PostgresEngine.connect(args.postgres)
+    if args.spark:
+        return engines.SparkEngine.start(args.spark, database=args.spark_database)
+    return None
+
+
+def _engine_as_of(args: argparse.Namespace, engine) -> date:
+    return _as_of(args) if getattr(args, "as_of", None) else engine.today()
+
+
 def cmd_count(args: argparse.Namespace) -> int:
     defn, resolver = _load(args)
-    con = _open_db(args)
-    as_of = _as_of(args, con)
-    counts = evaluator.channel_counts(con, defn, as_of=as_of, resolver=resolver)
+    engine = _open_engine(args)
+    if engine is not None:
+        as_of = _engine_as_of(args, engine)
+        counts = engines.channel_counts(engine, defn, as_of=as_of, resolver=resolver)
+        engine.close()
+    else:
+        con = _open_db(args)
+        as_of = _as_of(args, con)
+        counts = evaluator.channel_counts(con, defn, as_of=as_of, resolver=resolver)
     if args.json:
         out = {"segment": defn.id, "as_of": as_of.isoformat(), "count": counts.total,
                "channels": counts.as_dict()}
@@ -90,9 +116,15 @@ def cmd_count(args: argparse.Namespace) -> int:
 
 def cmd_members(args: argparse.Namespace) -> int:
     defn, resolver = _load(args)
-    con = _open_db(args)
-    frame = evaluator.members(con, defn, as_of=_as_of(args, con), resolver=resolver,
-                              limit=args.limit)
+    engine = _open_engine(args)
+    if engine is not None:
+        frame = engines.members(engine, defn, as_of=_engine_as_of(args, engine),
+                                resolver=resolver, limit=args.limit)
+        engine.close()
+    else:
+        con = _open_db(args)
+        frame = evaluator.members(con, defn, as_of=_as_of(args, con),
+                                  resolver=resolver, limit=args.limit)
     if args.format == "json":
         print(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
     elif args.format == "ids":
@@ -104,12 +136,19 @@ def cmd_members(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     defn, resolver = _load(args)
-    compiled = compiler.compile_members(defn, _as_of(args), resolver)
-    try:
-        text = compiled.sql(args.dialect, pretty=True)
-    except Exception as err:  # sqlglot raises UnsupportedError and friends
-        raise UsageError(f'segment "{defn.id}" cannot be written in {args.dialect}: '
-                         f"{err}") from None
+    as_of = _as_of(args)
+    compiled = compiler.compile_members(defn, as_of, resolver)
+    if args.dialect in dialects.DIALECTS and args.dialect != "duckdb":
+        # Passes keep the meaning where a dialect differs; a condition it
+        # cannot express is an error naming the condition and the dialect.
+        text = dialects.render(compiled, args.dialect, defn, as_of=as_of,
+                               resolver=resolver, pretty=True)
+    else:
+        try:
+            text = compiled.sql(args.dialect, pretty=True)
+        except Exception as err:  # sqlglot raises UnsupportedError and friends
+            raise UsageError(f'segment "{defn.id}" cannot be written in '
+                             f"{args.dialect}: {err}") from None
     print(text)
     if args.params:
         print(json.dumps({k: _shown(v) for k, v in compiled.params.items()},
@@ -158,11 +197,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def register_cli(sub: argparse._SubParsersAction) -> None:
-    def segment_cmd(name: str, help_: str, fn, db: bool = True):
+    def segment_cmd(name: str, help_: str, fn, db: bool = True,
+                    elsewhere: bool = False):
         p = sub.add_parser(name, help=help_)
         p.add_argument("segment", help="segment definition (JSON file)")
         if db:
-            p.add_argument("--db", required=True, help="workbench database file")
+            p.add_argument("--db", required=not elsewhere,
+                           help="workbench database file")
+        if elsewhere:
+            p.add_argument("--postgres", metavar="CONNINFO", help="run on this "
+                           "PostgreSQL database instead (libpq string or URI)")
+            p.add_argument("--spark", metavar="MASTER", help="run in a Spark "
+                           "session on this master instead, e.g. local[2]")
+            p.add_argument("--spark-database", metavar="NAME",
+                           help="Spark database holding the tables")
         p.add_argument("--as-of", help="evaluate as of this day (YYYY-MM-DD); "
                        "default: today in the workspace time zone")
         p.add_argument("--segments", help="folder of referenced segments "
@@ -175,10 +223,10 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--segments")
     p.set_defaults(run=cmd_validate)
 
-    p = segment_cmd("count", "count members", cmd_count)
+    p = segment_cmd("count", "count members", cmd_count, elsewhere=True)
     p.add_argument("--json", action="store_true", help="one JSON object with channels")
 
-    p = segment_cmd("members", "list members", cmd_members)
+    p = segment_cmd("members", "list members", cmd_members, elsewhere=True)
     p.add_argument("--format", choices=("csv", "json", "ids"), default="csv")
     p.add_argument("--limit", type=int)
 
