@@ -198,13 +198,15 @@ def show_region(con, defns: list[Definition], result: Overlap, as_of) -> None:
     st.caption(f"In {', '.join(inside) or 'none'}; not in {', '.join(outside) or '-'}.")
     members = overlap.region_members(con, defns, mask, as_of=as_of, resolver=library(),
                                      limit=MEMBERS_SHOWN)
-    shown = f"the first {MEMBERS_SHOWN:,} of " if result.count(mask) > MEMBERS_SHOWN else ""
+    many = result.count(mask) > MEMBERS_SHOWN
+    shown = f"the first {MEMBERS_SHOWN:,} of " if many else ""
     st.write(f"Showing {shown}{result.count(mask):,} records.")
     st.dataframe(members, hide_index=True, key="overlap_members")
 
     with st.form("overlap_save"):
         default_id = "-".join(inside)[:60] + ("-only" if outside else "") or "outside"
-        seg_id = st.text_input("New segment id", value=default_id, key=f"overlap_new_id_{mask}")
+        seg_id = st.text_input("New segment id", value=default_id,
+                               key=f"overlap_new_id_{mask}")
         name = st.text_input("Name", value=f"Overlap: {result.label(mask)}",
                              key=f"overlap_new_name_{mask}")
         saved = st.form_submit_button("Save as segment", icon=":material/save:")

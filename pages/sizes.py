@@ -73,7 +73,8 @@ def history_figure(h: history.History, result: forecast.SegmentForecast | None):
                                  fill="toself", line=dict(width=0), name="interval",
                                  fillcolor="rgba(255,127,14,0.2)"))
         fig.add_trace(go.Scatter(x=f["date"], y=f["mean"], mode="lines",
-                                 name="forecast", line=dict(color="#ff7f0e", dash="dash")))
+                                 name="forecast",
+                                 line=dict(color="#ff7f0e", dash="dash")))
         fig.add_trace(go.Scatter(x=f["date"], y=f["known"], mode="lines",
                                  name="if nothing new happens",
                                  line=dict(color="#2ca02c", dash="dot")))

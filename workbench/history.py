@@ -81,7 +81,7 @@ from workbench.errors import WorkbenchError
 logger = logging.getLogger(__name__)
 
 Every = Literal["day", "week", "month"]
-Path = Literal["interval", "batch"]
+HistoryPath = Literal["interval", "batch"]
 RELATIVE_OPS: Final = ("in_last_days", "more_than_days_ago", "exactly_days_ago")
 TIME_OPS: Final = RELATIVE_OPS + ("changed_in_last_days",)
 MAX_DATES: Final = 3660
@@ -179,7 +179,8 @@ def _definition_timed(defn: Definition, resolver: Resolver | None,
     return any(timed(n, src, resolver, stack) for n in (defn.include, *defn.exclude))
 
 
-def path_for(defn: Definition, resolver: Resolver | None = None) -> tuple[Path, str]:
+def path_for(defn: Definition,
+             resolver: Resolver | None = None) -> tuple[HistoryPath, str]:
     """``("interval", "")`` or ``("batch", why)`` for this definition."""
     try:
         _plan(defn, date(2000, 1, 1), resolver, existing_only=False)
@@ -291,7 +292,8 @@ def _lower_definition(defn: Definition, src: Source, plan: _Plan,
     return exp.paren(compiler.and_(parts), copy=False) if len(parts) > 1 else parts[0]
 
 
-def _lower(node: Node, src: Source, plan: _Plan, stack: tuple[str, ...]) -> exp.Expression:
+def _lower(node: Node, src: Source, plan: _Plan,
+           stack: tuple[str, ...]) -> exp.Expression:
     """The node as a formula over flag and running-sum columns."""
     ctx = plan.ctx
     if not timed(node, src, ctx.resolver, stack):
@@ -317,7 +319,8 @@ def _field_interval(cond: FieldCondition, src: Source, ctx: Context) -> exp.Sele
     table = compiler.source_table(src, ROOT)
     if cond.op == "changed_in_last_days":
         if src.key != "id" or src.select_sql is not None:
-            raise compiler.CompileError(f"changes are not recorded for {src.label.lower()}")
+            raise compiler.CompileError(
+                f"changes are not recorded for {src.label.lower()}")
         # Each recorded change opens a window [day, day + N); overlapping
         # windows add up, and "> 0" reads them as one.
         changes = exp.Table(this=exp.to_identifier("field_changes", quoted=True),
@@ -399,7 +402,8 @@ def _lower_related(cond: RelatedCondition, src: Source, plan: _Plan,
               for c in relative]
     weight: exp.Expression = exp.Literal.number(1)
     if cond.quantifier == "sum":
-        weight = exp.Coalesce(this=col(r, cond.field), expressions=[exp.Literal.number(0)])
+        weight = exp.Coalesce(this=col(r, cond.field),
+                              expressions=[exp.Literal.number(0)])
     query = _interval_query(compiler.source_table(target, r), col(ROOT, "id"), windows,
                             weight, compiler.and_(parts))
     query = query.join(compiler.source_table(src, ROOT), on=on)
@@ -481,7 +485,7 @@ class History:
     segment: str
     dates: list[date]
     sizes: list[int]
-    path: Path
+    path: HistoryPath
     reason: str
     existing_only: bool
     entered: list[int | None]

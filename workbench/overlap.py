@@ -239,7 +239,8 @@ def region_definition(defns: list[Definition], mask: int, *, segment_id: str,
         words = " and ".join(f'"{d.name}"' for d in inside) or "no other segment"
         description = f"Members of {words}"
         if outside:
-            description += ", except those in " + ", ".join(f'"{d.name}"' for d in outside)
+            names = ", ".join(f'"{d.name}"' for d in outside)
+            description += f", except those in {names}"
         description += "."
     return Definition(
         id=segment_id, name=name, entity=entity, description=description,
