@@ -692,3 +692,30 @@ def preview(con: duckdb.DuckDBPyConnection, export: ExportFile,
     finally:
         con.execute("ROLLBACK")
     return Preview(typed, result.rejections)
+
+
+# --------------------------------------------------------------------------
+# Tables for a preview or a report
+
+
+def mapping_frame(export: ExportFile, recognition: Recognition,
+                  samples: int = 3) -> pd.DataFrame:
+    """One row per column: its title, a few values, its target and what it means."""
+    rows = []
+    for col, target in recognition.targets.items():
+        values = [v for v in as_text(export.frame[col]).head(50) if v.strip()]
+        rows.append({"column": col, "values": " | ".join(values[:samples]),
+                     "target": target, "loads as": describe_target(target)})
+    return pd.DataFrame(rows, columns=["column", "values", "target", "loads as"])
+
+
+def rejections_frame(rejections: tuple[Rejection, ...] | list[Rejection]
+                     ) -> pd.DataFrame:
+    """Rejections as a table (file, row, reason), for showing or downloading."""
+    return pd.DataFrame([(r.file, r.row, r.reason) for r in rejections],
+                        columns=["file", "row", "reason"])
+
+
+def rejections_csv(rejections: tuple[Rejection, ...] | list[Rejection]) -> bytes:
+    """The rejections as UTF-8 CSV with a byte-order mark, so Excel reads Cyrillic."""
+    return rejections_frame(rejections).to_csv(index=False).encode("utf-8-sig")
