@@ -11,6 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages.common import run_page
+
 HERE = Path(__file__).resolve().parent
 
 # Pages other people are writing: listed only once their file exists.
@@ -37,4 +39,4 @@ def pages() -> list:
 
 st.set_page_config(page_title="Segment Workbench", page_icon=":material/groups:",
                    layout="wide")
-st.navigation(pages()).run()
+run_page(st.navigation(pages()))

@@ -17,7 +17,7 @@ import streamlit as st
 from pages import builder_feedback as feedback
 from pages import builder_forms as forms
 from pages import builder_session as session
-from pages.common import connection, library, shown_errors, today
+from pages.common import connection, library, shown_errors, through_app, today
 from workbench import builder_state as bs
 from workbench import catalog, compiler, store
 
@@ -239,6 +239,7 @@ def save_panel() -> None:
 # The page
 
 
+through_app()
 st.title("Builder")
 open_share_link()
 flash()

@@ -275,16 +275,18 @@ def _counted(counts: dict[str, int]) -> Callable[[str], str]:
 # Conditions and groups
 
 
-def controls(path: bs.Path) -> None:
-    """Move up, move down and remove buttons of a node."""
+CONTROL_WIDTHS = [0.7, 0.7, 0.7]
+
+
+def controls(path: bs.Path, cols: list) -> None:
+    """Move up, move down and remove buttons of a node, one per column."""
     k = pkey(path)
-    row = st.container(horizontal=True, gap="small")
-    row.button("↑", key=f"{k}:up", help="Move up", on_click=on_structure,
-               args=("move", path, -1))
-    row.button("↓", key=f"{k}:down", help="Move down", on_click=on_structure,
-               args=("move", path, 1))
-    row.button("✕", key=f"{k}:remove", help="Remove", on_click=on_structure,
-               args=("remove", path))
+    cols[0].button(":material/arrow_upward:", key=f"{k}:up", help="Move up",
+                   type="tertiary", on_click=on_structure, args=("move", path, -1))
+    cols[1].button(":material/arrow_downward:", key=f"{k}:down", help="Move down",
+                   type="tertiary", on_click=on_structure, args=("move", path, 1))
+    cols[2].button(":material/close:", key=f"{k}:remove", help="Remove",
+                   type="tertiary", on_click=on_structure, args=("remove", path))
 
 
 def field_condition(path: bs.Path, node: dict, src: Source) -> None:
@@ -292,7 +294,7 @@ def field_condition(path: bs.Path, node: dict, src: Source) -> None:
     names = list(src.field_names)
     field = node.get("field") if node.get("field") in names else names[0]
     fld = src.field(field)
-    cols = st.columns([3, 3, 4, 2], vertical_alignment="bottom")
+    cols = st.columns([3, 3, 4] + CONTROL_WIDTHS, vertical_alignment="bottom")
     cols[0].selectbox(f"{src.label}: field", names, index=names.index(field),
                       format_func=lambda n: src.field(n).label, key=f"{k}:field",
                       on_change=on_field, args=(path, f"{k}:field"))
@@ -306,8 +308,7 @@ def field_condition(path: bs.Path, node: dict, src: Source) -> None:
         if op is not None:
             value_widget(path, node, fld.type, (src.name, field),
                          f"{k}:value:{field}:{op}")
-    with cols[3]:
-        controls(path)
+    controls(path, cols[3:])
 
 
 def related_condition(path: bs.Path, node: dict, src: Source,
@@ -317,7 +318,7 @@ def related_condition(path: bs.Path, node: dict, src: Source,
     relation = node.get("related") if node.get("related") in rels else rels[0]
     target = catalog.source(src.relation(relation).target)
     with st.container(border=True):
-        cols = st.columns([3, 3, 6, 2], vertical_alignment="bottom")
+        cols = st.columns([3, 4, 5] + CONTROL_WIDTHS, vertical_alignment="bottom")
         cols[0].selectbox("Related records", rels, index=rels.index(relation),
                           format_func=lambda r: src.relation(r).label,
                           key=f"{k}:relation", on_change=on_relation,
@@ -332,8 +333,7 @@ def related_condition(path: bs.Path, node: dict, src: Source,
         with cols[2]:
             if quant not in (None, "exists", "none"):
                 aggregate(path, node, target, f"{k}:{relation}:{quant}")
-        with cols[3]:
-            controls(path)
+        controls(path, cols[3:])
         st.caption(f"…on the same {target.singular}:")
         group(path + ("where",), node.get("where"), target, problems,
               entity_level=False)
@@ -376,13 +376,12 @@ def segment_condition(path: bs.Path, node: dict) -> None:
     current = node.get("segment")
     if current and current not in choices:
         choices.append(current)
-    cols = st.columns([10, 2], vertical_alignment="bottom")
+    cols = st.columns([10] + CONTROL_WIDTHS, vertical_alignment="bottom")
     cols[0].selectbox("In saved segment", choices,
                       index=choices.index(current) if current in choices else None,
                       key=f"{k}:segment", on_change=on_segment,
                       args=(path, f"{k}:segment"), placeholder="Pick a segment")
-    with cols[1]:
-        controls(path)
+    controls(path, cols[1:])
 
 
 def node_form(path: bs.Path, node: Any, src: Source,
@@ -408,15 +407,14 @@ def group(path: bs.Path, node: dict | None, src: Source,
     with st.container(border=nested):
         if node is not None:
             key = bs.group_key(node)
-            cols = st.columns([10, 2], vertical_alignment="center")
+            cols = st.columns([10] + CONTROL_WIDTHS, vertical_alignment="center")
             cols[0].radio("Match", list(bs.GROUP_WORDS), horizontal=True,
                           index=list(bs.GROUP_WORDS).index(key),
                           format_func=lambda g: bs.GROUP_WORDS[g] + ":",
                           key=f"{k}:kind", label_visibility="collapsed",
                           on_change=on_structure, args=("kind", path, f"{k}:kind"))
             if nested:
-                with cols[1]:
-                    controls(path)
+                controls(path, cols[1:])
             for i, child in enumerate(node[key]):
                 node_form(path + (i,), child, src, problems, entity_level=entity_level)
         add_buttons(path, src, entity_level=entity_level)

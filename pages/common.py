@@ -8,6 +8,8 @@ as messages; anything else is shown as a short error without a traceback.
 from __future__ import annotations
 
 import logging
+import runpy
+import threading
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,9 @@ from workbench.errors import WorkbenchError
 from workbench.library import Library
 
 logger = logging.getLogger(__name__)
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+_RUN = threading.local()  # set while app.py's navigation runs a page
 
 
 @st.cache_resource(show_spinner="Opening the CRM database...")
@@ -59,3 +64,27 @@ def shown_errors(what: str = "This step") -> Iterator[None]:
     except Exception as err:  # the app never shows a traceback
         logger.exception("unexpected error")
         st.error(f"{what} failed: {type(err).__name__}: {err}")
+
+
+def run_page(page) -> None:
+    """Run the page ``st.navigation`` chose, marked as run through app.py."""
+    _RUN.via_app = True
+    try:
+        page.run()
+    finally:
+        _RUN.via_app = False
+
+
+def through_app() -> None:
+    """Make a page run inside app.py's navigation, whatever the first URL was.
+
+    When the first request after the server starts is a deep link (``/builder``),
+    Streamlit's ``pages/`` folder convention runs that file on its own, without
+    app.py: no page config, no navigation, until someone opens ``/``. A page
+    calling this first runs app.py instead (which selects the same page by its
+    URL) and stops its own run.
+    """
+    if getattr(_RUN, "via_app", False):
+        return
+    runpy.run_path(str(APP), run_name="__main__")
+    st.stop()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import connection, db_path, library, shown_errors
+from pages.common import connection, db_path, library, shown_errors, through_app
 from workbench import store
+
+through_app()
 
 st.title("Segment Workbench")
 st.caption("Build CRM audience segments, see their size as you go, save them "

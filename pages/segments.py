@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.builder_session import load_into_builder
-from pages.common import connection, library, shown_errors, today
+from pages.common import connection, library, shown_errors, through_app, today
 from workbench import compiler, evaluator
 from workbench.definition import Definition, DefinitionError
 from workbench.describe import describe
@@ -63,7 +63,8 @@ def show_detail(con, defn: Definition, as_of: date) -> None:
         st.caption(defn.description)
     st.text("\n".join(describe(defn)))
     with shown_errors("Counting"):
-        st.metric("Members", f"{evaluator.count(con, defn, as_of=as_of, resolver=lib):,}")
+        total = evaluator.count(con, defn, as_of=as_of, resolver=lib)
+        st.metric("Members", f"{total:,}")
     with shown_errors("Counting per condition"):
         steps = evaluator.condition_counts(con, defn, as_of=as_of, resolver=lib)
         st.dataframe(pd.DataFrame([{"condition": s.path, "in words": s.text,
@@ -79,7 +80,8 @@ def show_detail(con, defn: Definition, as_of: date) -> None:
             st.caption("As run, with parameters:")
             st.code(compiled.sql(pretty=True), language="sql")
             st.json({k: v for k, v in compiled.params.items()}, expanded=False)
-    if st.button("Open in Builder", key="segments_open_builder", icon=":material/tune:"):
+    if st.button("Open in Builder", key="segments_open_builder",
+                 icon=":material/tune:"):
         load_into_builder(defn)
 
 
@@ -105,6 +107,7 @@ def explain(con, defn: Definition, as_of: date) -> None:
             st.write(f"Removed by {path}.")
 
 
+through_app()
 st.title("Segments")
 with shown_errors("Listing segments"):
     con = connection()

@@ -189,7 +189,8 @@ def at(workspace, monkeypatch):
 
 def members(at) -> int:
     assert not at.exception, [e.value for e in at.exception]
-    return int(next(m.value for m in at.metric if m.label == "Members").replace(",", ""))
+    shown = next(m.value for m in at.metric if m.label == "Members")
+    return int(shown.replace(",", ""))
 
 
 def cli_count(workspace, segment: Path, capsys) -> int:
@@ -348,3 +349,20 @@ def test_exclusion_names_what_removed_a_record(at):
     assert members(at) == 2
     assert any("Removed by exclusion exclude[0]: E-mail is filled" in m.value
                for m in at.markdown)
+
+
+def test_share_link_opens_the_definition_unsaved(workspace, monkeypatch):
+    from pages.builder_session import encode_share
+
+    monkeypatch.setenv("WORKBENCH_DB", str(workspace / "app.duckdb"))
+    monkeypatch.setenv("WORKBENCH_SEGMENTS", str(workspace / "segments"))
+    vip = definition.load(ROOT / "data" / "segments" / "vip.json")
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    app.switch_page("pages/builder.py")
+    app.query_params["segment"] = encode_share(vip)
+    app.run()
+
+    assert members(app) == 2
+    assert app.session_state["builder_draft"] == bs.draft_from(vip)
+    assert any("Unsaved changes" in w.value for w in app.warning)
