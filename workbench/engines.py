@@ -96,6 +96,7 @@ class PostgresEngine(Engine):
     def __init__(self, connection: Any):
         self.connection = connection
         self.connection.autocommit = True
+        self.check_case_folding()
         self.set_session_zone(self.timezone())
 
     @classmethod
@@ -108,6 +109,20 @@ class PostgresEngine(Engine):
         except psycopg.Error as err:
             raise EngineError(f"cannot connect to PostgreSQL ({conninfo}): "
                               f"{str(err).strip()}") from None
+
+    def check_case_folding(self) -> None:
+        """Refuse a database whose ``lower`` folds ASCII only (C/POSIX ctype).
+
+        Text comparisons must fold every alphabet (DESIGN.md); with a C
+        ctype "МОСКВА" would silently not equal "москва".
+        """
+        _, rows = self.query("SELECT lower('ЁЖИК'), current_setting('lc_ctype')", {})
+        folded, ctype = rows[0]
+        if folded != "ёжик":
+            raise EngineError(
+                f"PostgreSQL database has LC_CTYPE {ctype!r}, whose lower() does "
+                "not fold Cyrillic; create it with a UTF-8 locale, e.g. "
+                "CREATE DATABASE crm LOCALE 'C.UTF-8' TEMPLATE template0")
 
     def query(self, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
         with self.connection.cursor() as cur:
@@ -129,6 +144,10 @@ class PostgresEngine(Engine):
             with cur.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
                 for row in zip(*(data.column(c).to_pylist() for c, _ in columns)):
                     copy.write_row(row)
+        # Fresh tables have no statistics; without them the planner may pick
+        # nested loops that take seconds on a few thousand rows.
+        with self.connection.cursor() as cur:
+            cur.execute(f'ANALYZE "{name}"')
 
     def close(self) -> None:
         self.connection.close()
@@ -190,6 +209,22 @@ class SparkEngine(Engine):
             frame.write.mode("overwrite").saveAsTable(f"`{self.database}`.`{name}`")
         else:
             frame.createOrReplaceTempView(name)
+
+
+# Tables a query reads: the sources' tables, the tables behind their joins,
+# field changes, and the workspace settings (optional: the time zone).
+READ_TABLES: Final = ("contacts", "companies", "leads", "deals", "orders",
+                      "order_items", "visits", "users", "mailings",
+                      "mailing_recipients", "opt_outs", "field_changes", "workspace")
+
+
+def ddl(dialect: str) -> str:
+    """CREATE TABLE statements of the tables queries read, for ``dialect``."""
+    tables = store.table_ddl()
+    return "\n".join(
+        f"CREATE TABLE {name} ("
+        + ", ".join(f"{c} {_type(t, dialect)}" for c, t in tables[name]) + ");"
+        for name in READ_TABLES)
 
 
 def _type(duckdb_type: str, dialect: str) -> str:
