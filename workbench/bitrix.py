@@ -27,19 +27,17 @@ and a ``mapping.Load``, so the rows go through the same importer as any
 other file (typed values, rejections with row numbers, replace / append,
 field changes). ``import_export`` does all of it for one file.
 
-The "Excel" export is an HTML table saved as ``.xls``; ``read_html_table``
-reads it, and ``readers.read_table`` hands ``.xls`` / ``.html`` files to it.
+Files are read by ``workbench.bitrix_files`` (CSV with its encoding and
+delimiter, and the HTML table Bitrix24 saves as ``.xls``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
 from datetime import datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Final
 
@@ -47,13 +45,21 @@ import duckdb
 import pandas as pd
 
 from workbench import store
+from workbench.bitrix_files import ExportFile, read_export, read_html_table
 from workbench.catalog import SOURCES
 from workbench.importers import LoadResult, Rejection, load_frame
 from workbench.mapping import Condition, ContactPoint, FieldSpec, Load
 from workbench.readers import (
-    ImportFileError, as_text, clean_text, convert, decode, parse_booleans,
-    read_table, sniff_delimiter,
+    ImportFileError, as_text, clean_text, convert, parse_booleans,
 )
+
+__all__ = [
+    "BitrixImport", "ExportFile", "ImportFileError", "Preview", "Prepared",
+    "Recognition", "describe_target", "flag_values", "ids_by_name",
+    "import_export", "lead_semantics", "mapping_frame", "prepare", "preview",
+    "read_export", "read_html_table", "recognise", "rejections_csv",
+    "rejections_frame", "split_points", "stage_semantics", "target_choices",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -289,106 +295,6 @@ def describe_target(target: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# Reading files
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    """A read export with what was detected about it."""
-
-    frame: pd.DataFrame
-    name: str
-    format: str  # csv, html, xlsx, parquet, json
-    encoding: str | None = None
-    delimiter: str | None = None
-
-
-class _TableParser(HTMLParser):
-    """Rows of the first HTML table, cell text with ``<br>`` as a line break."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[str]] = []
-        self.depth = 0
-        self.done = False
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if self.done:
-            return
-        if tag == "table":
-            self.depth += 1
-        elif tag == "tr" and self.depth == 1:
-            self.rows.append([])
-        elif tag in ("td", "th") and self.depth == 1 and self.rows:
-            self.cell = []
-        elif tag == "br" and self.cell is not None:
-            self.cell.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.done:
-            return
-        if tag in ("td", "th") and self.cell is not None:
-            self.rows[-1].append("".join(self.cell).strip())
-            self.cell = None
-        elif tag == "table":
-            self.depth -= 1
-            self.done = self.depth == 0 and bool(self.rows)
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell.append(re.sub(r"\s*\n\s*", " ", data))
-
-
-def read_html_table(path: str | Path) -> pd.DataFrame:
-    """The first ``<table>`` of an HTML file (Bitrix24's "Excel" ``.xls``) as text.
-
-    The first row gives the titles; cells are strings, "" when empty.
-    """
-    path = Path(path)
-    data = path.read_bytes()
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or data[:2] == b"PK":
-        raise ImportFileError(
-            f"{path.name}: a binary Excel workbook, not the HTML table Bitrix24 "
-            "saves as .xls; save it as .xlsx or CSV")
-    text, _ = decode(data, path.name)
-    parser = _TableParser()
-    parser.feed(text)
-    parser.close()
-    rows = [r for r in parser.rows if r]
-    if not rows:
-        raise ImportFileError(f"{path.name}: no HTML table found")
-    header, body = rows[0], rows[1:]
-    width = len(header)
-    body = [(r + [""] * width)[:width] for r in body]
-    titles = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
-    return pd.DataFrame(body, columns=titles, dtype=object)
-
-
-def read_export(source: str | Path | bytes, name: str | None = None) -> ExportFile:
-    """Read an export from a path or an upload's bytes, saying what was detected."""
-    if isinstance(source, bytes):
-        suffix = Path(name or "upload.csv").suffix or ".csv"
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{suffix.lower()}"
-            path.write_bytes(source)
-            found = read_export(path)
-        return ExportFile(found.frame, name or path.name, found.format,
-                          found.encoding, found.delimiter)
-
-    path = Path(source)
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        head = path.read_bytes()
-        text, encoding = decode(head, path.name)
-        delimiter = sniff_delimiter(text.split("\n", 1)[0])
-        return ExportFile(read_table(path), path.name, "csv", encoding, delimiter)
-    frame = read_table(path)
-    kind = {".xls": "html", ".html": "html", ".htm": "html", ".pq": "parquet"}
-    return ExportFile(frame, path.name, kind.get(suffix, suffix.lstrip(".")))
-
-
-# --------------------------------------------------------------------------
 # Values
 
 
@@ -447,17 +353,18 @@ def split_points(cells: pd.Series) -> pd.Series:
     """Several phones or e-mails in a cell, re-joined with ``", "``.
 
     Bitrix24 separates them with ``", "``; line breaks and ``;`` are taken
-    too.
+    too, and empty pieces dropped.
 
-    >>> split_points(pd.Series(["+7 916 111-11-11, 8 (916) 222-22-22"]))[0]
-    '+7 916 111-11-11, 8 (916) 222-22-22'
+    >>> split_points(pd.Series(["+7 916 111-11-11;8 (916) 222-22-22\\n", ""])).tolist()
+    ['+7 916 111-11-11, 8 (916) 222-22-22', '']
     """
-    parts = as_text(cells).str.split(r"\s*(?:,\s+|;|\n)\s*", regex=True)
-    return parts.map(lambda xs: ", ".join(x.strip() for x in xs if x.strip()))
+    text = as_text(cells).str.replace(r"\s*(?:,\s+|;|\n)\s*", ", ", regex=True)
+    text = text.str.replace(r"(?:, ){2,}", ", ", regex=True)
+    return text.str.strip(", ")
 
 
 def _first_point(cells: pd.Series) -> pd.Series:
-    return cells.str.split(", ", n=1).str[0].fillna("")
+    return cells.str.replace(r", .*", "", regex=True).fillna("")
 
 
 def ids_by_name(con: duckdb.DuckDBPyConnection, entity: str,
@@ -586,12 +493,13 @@ def prepare(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, entity: str,
 
 
 def _join(parts: list[pd.Series], index: pd.Index) -> pd.Series:
+    """Non-empty parts joined by one space, column-wise (no per-row Python)."""
     if not parts:
         return pd.Series("", index=index, dtype=object)
-    texts = [as_text(p).str.strip() for p in parts]
-    joined = pd.concat(texts, axis=1).apply(
-        lambda row: " ".join(x for x in row if x), axis=1)
-    return joined.astype(object)
+    joined = as_text(parts[0]).str.strip()
+    for part in parts[1:]:
+        joined = joined + " " + as_text(part).str.strip()
+    return joined.str.replace(r"\s{2,}", " ", regex=True).str.strip().astype(object)
 
 
 def _combine_first(parts: list[pd.Series]) -> pd.Series:

@@ -67,7 +67,7 @@ def read_table(path: str | Path, *, sheet: str | None = None,
         return read_json(path, records)
     if suffix in (".xls", ".html", ".htm"):
         # Bitrix24's "Excel" export is an HTML table saved as .xls.
-        from workbench.bitrix import read_html_table  # bitrix imports readers
+        from workbench.bitrix_files import read_html_table  # it imports readers
 
         return read_html_table(path)
     raise ImportFileError(
