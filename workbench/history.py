@@ -420,21 +420,19 @@ def _lower_related(cond: RelatedCondition, src: Source, plan: _Plan,
 # The sweep
 
 
-def _sweep_sql(plan: _Plan, defn: Definition, last: date) -> tuple[str, dict]:
-    """SQL giving ``(day, entered, left)`` transitions and the count before all.
+def _sweep_sql(plan: _Plan, defn: Definition, first: date,
+               last: date) -> tuple[str, dict]:
+    """SQL giving the members on ``first`` and the moves after it, by day.
 
-    Rendered as DuckDB text around sqlglot-built parts; every value is a
-    parameter of ``plan.ctx``.
+    Only intervals that reach into ``[first, last]`` are read. A window open
+    on ``first`` counts in the record's starting state (``k``) instead of
+    as an event, so records created or windows opened long ago cost one
+    grouped row, not a place in the sweep. Rendered as DuckDB text around
+    sqlglot-built parts; every value is a parameter of ``plan.ctx``.
     """
     ctx = plan.ctx
     render = lambda e: e.sql(dialect="duckdb")  # noqa: E731
     n = len(plan.intervals)
-    ivs = " UNION ALL ".join(
-        f"SELECT {i} AS leaf, id, s, e, w FROM ({render(q)})"
-        for i, q in enumerate(plan.intervals))
-    deltas = ", ".join(f"sum(delta) FILTER (WHERE leaf = {i}) AS d{i}" for i in range(n))
-    running = ", ".join(f"coalesce(sum(d{i}) OVER w, 0) AS c{i}" for i in range(n))
-    zeros = ", ".join(f"0 AS c{i}" for i in range(n))
     flags = ", ".join(f"{render(f)} AS s{j}" for j, f in enumerate(plan.flags))
     flags = ", " + flags if flags else ""
     table = render(compiler.source_table(catalog.source(defn.entity), ROOT))
@@ -442,24 +440,38 @@ def _sweep_sql(plan: _Plan, defn: Definition, last: date) -> tuple[str, dict]:
     if n == 0:  # nothing depends on as_of: one count, no moves
         return (f"SELECT NULL::DATE AS day, count_if({formula}) AS entered, 0 AS left "
                 f"FROM (SELECT {ROOT}.id{flags} FROM {table})"), ctx.params
-    last_p = render(ctx.param(last))
+    first_p, last_p = render(ctx.param(first)), render(ctx.param(last))
+    leaves = range(n)
+    ivs = " UNION ALL ".join(
+        f"SELECT {i} AS leaf, id, s, e, w FROM ({render(q)})"
+        for i, q in enumerate(plan.intervals))
+    starts = ", ".join(f"sum(w) FILTER (WHERE leaf = {i}) AS k{i}" for i in leaves)
+    deltas = ", ".join(f"sum(delta) FILTER (WHERE leaf = {i}) AS d{i}" for i in leaves)
+    running = ", ".join(f"sum(d{i}) OVER w AS r{i}" for i in leaves)
+    states = ", ".join(f"coalesce(k{i}, 0) + coalesce(r{i}, 0) AS c{i}"
+                       for i in leaves)
+    at_start = ", ".join(f"coalesce(k{i}, 0) AS c{i}" for i in leaves)
     sql = f"""
-WITH iv AS ({ivs}),
+WITH iv AS (
+  SELECT * FROM ({ivs})
+  WHERE s IS NOT NULL AND s <= {last_p} AND (e IS NULL OR (s < e AND e > {first_p}))),
+k AS (SELECT id, {starts} FROM iv WHERE s <= {first_p} GROUP BY id),
 ev AS (
-  SELECT id, leaf, s AS day, w AS delta FROM iv
-  WHERE s IS NOT NULL AND s <= {last_p} AND (e IS NULL OR s < e)
+  SELECT id, leaf, s AS day, w AS delta FROM iv WHERE s > {first_p}
   UNION ALL
-  SELECT id, leaf, e AS day, -w AS delta FROM iv
-  WHERE s IS NOT NULL AND e IS NOT NULL AND s < e AND e <= {last_p}),
+  SELECT id, leaf, e AS day, -w AS delta FROM iv WHERE e <= {last_p}),
 steps AS (SELECT id, day, {deltas} FROM ev GROUP BY id, day),
-states AS (
+runs AS (
   SELECT id, day, {running} FROM steps
   WINDOW w AS (PARTITION BY id ORDER BY day ROWS UNBOUNDED PRECEDING)),
 flags AS (SELECT {ROOT}.id{flags} FROM {table}),
-base AS (SELECT id, {formula} AS m0 FROM (SELECT *, {zeros} FROM flags)),
+base AS (
+  SELECT id, {formula} AS m0
+  FROM (SELECT flags.*, {at_start} FROM flags LEFT JOIN k USING (id))),
 at_events AS (
-  SELECT states.id, states.day, base.m0, {formula} AS m
-  FROM states JOIN flags USING (id) JOIN base USING (id)),
+  SELECT runs.id, runs.day, base.m0, {formula} AS m
+  FROM (SELECT runs.id, runs.day, {states} FROM runs LEFT JOIN k USING (id)) AS runs
+  JOIN flags USING (id) JOIN base USING (id)),
 moves AS (
   SELECT day, m::INTEGER - (lag(m, 1, m0) OVER (PARTITION BY id ORDER BY day))::INTEGER
     AS delta
@@ -500,7 +512,7 @@ class History:
 def _interval_history(con: duckdb.DuckDBPyConnection, plan: _Plan, defn: Definition,
                       dates: list[date]) -> tuple[list[int], list, list]:
     """Sizes and moves per date from the transitions of one sweep."""
-    sql, params = _sweep_sql(plan, defn, dates[-1])
+    sql, params = _sweep_sql(plan, defn, dates[0], dates[-1])
     logger.debug("history sweep: %s", sql)
     frame = con.cursor().execute(sql, params).df()
     base = int(frame.loc[frame["day"].isna(), "entered"].sum())
