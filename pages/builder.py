@@ -19,7 +19,8 @@ from pages import builder_forms as forms
 from pages import builder_session as session
 from pages.common import connection, library, shown_errors, through_app, today
 from workbench import builder_state as bs
-from workbench import catalog, compiler, store
+from workbench import catalog, compiler, sharing, store
+from workbench.library import SaveConflict
 
 SHARE_SEEN = "builder_share_seen"  # the ?segment= value already opened
 
@@ -98,7 +99,7 @@ def open_share_link() -> None:
         return
     st.session_state[SHARE_SEEN] = shared
     with shown_errors("Opening the link"):
-        session.load_into_builder(session.decode_share(shared), switch=False,
+        session.load_into_builder(sharing.decode_share(shared), switch=False,
                                   saved=False)
 
 
@@ -189,7 +190,17 @@ def on_save() -> None:
                               'change the id or tick "Overwrite it"')
     compiler.compile_members(defn, as_of(), lib, use_snapshots=False)  # refs, cycles
     defn = with_snapshot(defn)
-    lib.save(defn)
+    # Refuse to write over a version saved after this one was opened; an
+    # explicit "Overwrite it" of another segment's id skips the check.
+    expected = st.session_state.get(session.LOADED_VERSION, 0) \
+        if defn.id == loaded else (None if lib.exists(defn.id) else 0)
+    try:
+        lib.save(defn, expected_version=expected)
+    except SaveConflict as err:
+        st.session_state[session.CONFLICT] = err.diff
+        raise
+    st.session_state.pop(session.CONFLICT, None)
+    st.session_state[session.LOADED_VERSION] = lib.current_version(defn.id)
     saved = bs.draft_from(defn)
     st.session_state[session.DRAFT] = saved
     st.session_state[session.BASELINE] = copy.deepcopy(saved)
@@ -213,6 +224,10 @@ def with_snapshot(defn):
 def save_panel() -> None:
     d = session.draft()
     st.subheader("Save")
+    conflict = st.session_state.get(session.CONFLICT)
+    if conflict:
+        with st.expander("What the other save changed (stored → yours)"):
+            st.code(conflict, language="diff")
     cols = st.columns(2)
     cols[0].text_input("Name", key="builder_name", on_change=on_name)
     cols[1].text_input("Id (file name)", key="builder_id", on_change=on_header,

@@ -8,19 +8,20 @@ can tell unsaved changes. Widgets of the builder have keys starting with
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 from typing import Any
 
 import streamlit as st
 
-from workbench import builder_state, definition
+from pages.common import library
+from workbench import builder_state
 from workbench.definition import Definition
 
 DRAFT = "builder_draft"
 BASELINE = "builder_baseline"
 LOADED_ID = "builder_loaded_id"  # id of the saved segment being edited, if any
+LOADED_VERSION = "builder_loaded_version"  # its library version when opened
+CONFLICT = "builder_conflict_diff"  # the diff of a refused save, shown once
 PENDING = "builder_pending"  # ("open", id) or ("new", entity) awaiting confirmation
 HEADER_KEYS = ("builder_name", "builder_id", "builder_description", "builder_mode",
                "builder_entity", "builder_overwrite")
@@ -49,6 +50,9 @@ def start(new: dict[str, Any], *, loaded_id: str | None) -> None:
     st.session_state[DRAFT] = new
     st.session_state[BASELINE] = copy.deepcopy(new)
     st.session_state[LOADED_ID] = loaded_id
+    st.session_state[LOADED_VERSION] = (
+        library().current_version(loaded_id) if loaded_id else 0)
+    st.session_state.pop(CONFLICT, None)
     st.session_state.pop(PENDING, None)
     forget_widgets(header=True)
 
@@ -73,19 +77,3 @@ def load_into_builder(defn: Definition, *, switch: bool = True,
         st.session_state[BASELINE] = None  # nothing on disk yet: unsaved
     if switch:
         st.switch_page(BUILDER_PAGE)
-
-
-def encode_share(defn: Definition) -> str:
-    """The definition as URL-safe base64 of its canonical JSON."""
-    raw = definition.to_json(defn).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_share(text: str) -> Definition:
-    """The definition in a ``?segment=`` link; DefinitionError when unreadable."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise definition.DefinitionError([definition.Problem(
-            "", "the link does not hold a segment definition")]) from None
-    return definition.loads(raw)

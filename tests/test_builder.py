@@ -352,7 +352,7 @@ def test_exclusion_names_what_removed_a_record(at):
 
 
 def test_share_link_opens_the_definition_unsaved(workspace, monkeypatch):
-    from pages.builder_session import encode_share
+    from workbench.sharing import encode_share
 
     monkeypatch.setenv("WORKBENCH_DB", str(workspace / "app.duckdb"))
     monkeypatch.setenv("WORKBENCH_SEGMENTS", str(workspace / "segments"))
@@ -366,3 +366,22 @@ def test_share_link_opens_the_definition_unsaved(workspace, monkeypatch):
     assert members(app) == 2
     assert app.session_state["builder_draft"] == bs.draft_from(vip)
     assert any("Unsaved changes" in w.value for w in app.warning)
+
+
+def test_saving_over_a_newer_version_is_refused_with_the_difference(at, workspace):
+    folder = workspace / "segments"
+    at.selectbox(key="builder_open_pick").set_value("two-capitals").run()
+    at.button(key="builder_open").click().run()
+    lib = Library(folder)
+    theirs = definition.parse({**definition.to_dict(lib.load("two-capitals")),
+                               "description": "Changed by a colleague."})
+    lib.save(theirs, expected_version=lib.current_version("two-capitals"))
+    stored = folder.joinpath("two-capitals.json").read_text(encoding="utf-8")
+
+    at.text_input(key="builder_name").input("Capitals, mine").run()
+    at.button(key="builder_save").click().run()
+
+    assert not at.exception
+    assert any("was saved as version" in e.value for e in at.error)
+    assert any("Changed by a colleague." in c.value for c in at.code if c.language == "diff")
+    assert folder.joinpath("two-capitals.json").read_text(encoding="utf-8") == stored
