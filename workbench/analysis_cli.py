@@ -93,8 +93,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(json.dumps({"segment": defn.id, "path": h.path, "reason": h.reason,
                           "existing_only": h.existing_only,
                           "seconds": round(h.seconds, 3),
-                          "history": json.loads(frame.to_json(orient="records",
-                                                              date_format="iso"))},
+                          "history": [
+                              {"date": d.isoformat(), "size": n, "entered": e,
+                               "left": gone}
+                              for d, n, e, gone in zip(h.dates, h.sizes, h.entered,
+                                                       h.left)]},
                          ensure_ascii=False))
         return 0
     why = f" ({h.reason})" if h.reason else ""
