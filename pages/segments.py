@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from pages.builder_session import load_into_builder
-from pages.common import connection, library, shown_errors, through_app, today
-from workbench import compiler, evaluator
+from pages.common import (
+    connection, db_path, library, shown_errors, through_app, today,
+)
+from workbench import compiler, definition, evaluator, store
 from workbench.definition import Definition, DefinitionError
 from workbench.describe import describe
 from workbench.errors import WorkbenchError
@@ -41,9 +44,22 @@ def broken_row(err: DefinitionError) -> dict:
             "members": None, "problem": str(err)}
 
 
+@st.cache_data(max_entries=64, show_spinner="Counting saved segments...")
+def cached_rows(db: str, stamp: str, texts: tuple[str, ...], as_of: date) -> list[dict]:
+    """Rows of the table; recounted only when the data, a definition or the day
+    changes (``stamp`` is the data's fingerprint: row counts and last load)."""
+    lib = library()
+    return [summary_row(connection(), lib.load(seg_id), as_of, lib)
+            for seg_id in texts[::2]]
+
+
 def show_table(con, as_of: date) -> list[Definition]:
     good, bad = library().load_all()
-    rows = [summary_row(con, d, as_of, library()) for d in good]
+    # A segment's count depends on what it references, so every definition's
+    # text is part of the key.
+    texts = tuple(x for d in good for x in (d.id, definition.to_json(d)))
+    stamp = json.dumps(store.fingerprint(con), sort_keys=True)
+    rows = cached_rows(db_path(), stamp, texts, as_of)
     rows += [broken_row(e) for e in bad]
     if not rows:
         st.info(f"No saved segments in {library().folder} yet: build one in the "
