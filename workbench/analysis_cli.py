@@ -111,7 +111,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     defn, con, resolver, h = _history(args)
     result = forecast.forecast(con, defn, h, args.periods, every=args.every,
                                resolver=resolver, model=args.model, level=args.level)
-    frame = result.frame().assign(date=lambda f: f["date"].dt.date)
+    frame = result.frame().assign(date=lambda f: f["date"].dt.strftime("%Y-%m-%d"))
     test = result.backtest
     if args.json:
         out = {"segment": defn.id, "model": result.fit.description,
