@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 Model = Literal["linear", "holt"]
 MODELS: Final[dict[str, str]] = {
-    "linear": "least-squares linear trend (statsmodels OLS), OLS prediction interval",
+    "linear": "least-squares linear trend (statsmodels OLS)",
     "holt": "Holt's linear trend (statsmodels ETSModel, additive error and trend)",
 }
 MIN_POINTS: Final[dict[str, int]] = {"linear": 3, "holt": 6}
@@ -215,6 +215,7 @@ def known_moves(con: duckdb.DuckDBPyConnection, defn: Definition, today: date,
     h = hist.history(con, defn, [today, *when], resolver=resolver,
                      existing_only=existing_only)
     frame = h.frame().iloc[1:].reset_index(drop=True)
+    frame = frame.astype({"entered": "Int64", "left": "Int64"})
     return frame.rename(columns={"size": "known", "entered": "known_entered",
                                  "left": "known_left"})
 
