@@ -194,8 +194,12 @@ def deals(demo: Demo) -> None:
     owner = np.repeat(np.arange(demo.n), skewed_counts(rng, demo.n, 3.0, 0.7))
     k = len(owner)
     created = between(rng, state["created"][owner], END - 3600, k)
-    age = (END - created) / DAY
-    closed = rng.random(k) < np.minimum(0.94, 1 - np.exp(-age / 30))
+    # A deal closes 1-120 days after it was created; one whose closing day
+    # has not come by as_of is still open (clipping it to as_of instead would
+    # pile closings onto the last day).
+    closed_at = np.maximum(created + rng.integers(1, 121, k) * DAY
+                           + rng.integers(-4 * 3600, 4 * 3600, k), created + 60)
+    closed = (rng.random(k) < 0.94) & (closed_at <= END)
     won = closed & (rng.random(k) < 0.4)
     pipeline = (rng.random(k) < 0.3).astype(np.int8)
 
@@ -204,8 +208,6 @@ def deals(demo: Demo) -> None:
         pipeline == 0, sales[pick(rng, k, V.OPEN_STAGE_WEIGHTS[0])],
         repeat[pick(rng, k, V.OPEN_STAGE_WEIGHTS[1])])
     stage = np.where(won, WON, np.where(closed, LOST, open_stage))
-    closed_at = np.clip(created + rng.integers(1, 121, k) * DAY
-                        + rng.integers(-4 * 3600, 4 * 3600, k), created + 60, END)
     amount = np.maximum(1000, np.round(rng.lognormal(np.log(40_000), 1.0, k), -2))
     r = rng.random(k)
     user = np.where(r < 0.5, state["owner"][owner],
