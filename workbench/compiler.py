@@ -89,7 +89,35 @@ def in_query(e: exp.Expression, query: exp.Expression) -> exp.Expression:
 
 
 def negate(e: exp.Expression) -> exp.Expression:
+    """``NOT COALESCE(e, FALSE)``: the exact complement, NULL counted as no match."""
+    if _is_key_in_rows(e):
+        return _not_exists(e)
     return exp.Not(this=exp.paren(coalesce_false(e), copy=False))
+
+
+def _is_key_in_rows(e: exp.Expression) -> bool:
+    """``x IN (SELECT a.k FROM ... WHERE ...)`` without grouping."""
+    query = e.args.get("query") if isinstance(e, exp.In) else None
+    sub = query.this if query is not None else None
+    return (isinstance(sub, exp.Select) and sub.args.get("from_") is not None
+            and not sub.args.get("group") and len(sub.selects) == 1
+            and isinstance(sub.selects[0], exp.Column))
+
+
+def _not_exists(e: exp.In) -> exp.Expression:
+    """``NOT COALESCE(x IN (SELECT k ... WHERE w), FALSE)`` becomes
+    ``NOT EXISTS (SELECT 1 ... WHERE w AND k = x)``.
+
+    Both keep exactly the rows whose x equals no k: a NULL x matches nothing
+    either way, and a NULL k only ever made IN give NULL, which COALESCE read
+    as false. DuckDB plans NOT EXISTS as an anti join; the IN form as a mark
+    join plus a filter, which cost up to 1.3x more at 1M contacts (BENCHMARKS.md).
+    """
+    sub = e.args["query"].this
+    key = sub.selects[0]
+    rows = sub.copy().select(exp.Literal.number(1), append=False).where(
+        exp.EQ(this=key.copy(), expression=e.this.copy()))
+    return exp.Not(this=exp.Exists(this=rows))
 
 
 def and_(parts: list[exp.Expression]) -> exp.Expression:

@@ -1,0 +1,1 @@
+"""Benchmark of the evaluator against hand-written SQL and a pandas analyst."""
