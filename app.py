@@ -7,34 +7,23 @@ live in ``$WORKBENCH_SEGMENTS`` or ``data/segments``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from pages.common import run_page
 
-HERE = Path(__file__).resolve().parent
-
-# Pages other people are writing: listed only once their file exists.
-OPTIONAL_PAGES = (
-    ("pages/library.py", "Library", ":material/folder_open:"),
-    ("pages/overlap.py", "Overlap", ":material/join_inner:"),
-    ("pages/sizes.py", "Sizes & forecast", ":material/trending_up:"),
-    ("pages/data.py", "Data", ":material/database:"),
-    ("pages/exports.py", "Exports", ":material/ios_share:"),
-)
-
 
 def pages() -> list:
-    found = [
+    return [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
         st.Page("pages/builder.py", title="Builder", icon=":material/tune:"),
+        st.Page("pages/library.py", title="Library", icon=":material/folder_open:"),
+        st.Page("pages/overlap.py", title="Overlap", icon=":material/join_inner:"),
+        st.Page("pages/sizes.py", title="Sizes & forecast",
+                icon=":material/trending_up:"),
+        st.Page("pages/exports.py", title="Exports", icon=":material/ios_share:"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:"),
     ]
-    for path, title, icon in OPTIONAL_PAGES:
-        if (HERE / path).is_file():
-            found.append(st.Page(path, title=title, icon=icon))
-    return found
 
 
 st.set_page_config(page_title="Segment Workbench", page_icon=":material/groups:",

@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pages.common import connection, library, shown_errors, today
+from pages.common import connection, library, shown_errors, through_app, today
 from workbench import export, mailing
 from workbench.errors import WorkbenchError
+
+through_app()
 
 logger = logging.getLogger(__name__)
 

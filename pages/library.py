@@ -14,11 +14,13 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from pages.common import connection, library, shown_errors, today
+from pages.common import connection, library, shown_errors, through_app, today
 from workbench import sharing
 from workbench.definition import Definition
 from workbench.errors import WorkbenchError
 from workbench.library import Library, SaveConflict, refresh_snapshot
+
+through_app()
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.common import connection, library, shown_errors, today
+from pages.common import connection, library, shown_errors, through_app, today
 from workbench import definition, overlap
 from workbench.definition import Definition
 from workbench.overlap import Overlap
+
+through_app()
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
           "#e377c2", "#17becf")

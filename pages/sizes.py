@@ -10,10 +10,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import connection, library, shown_errors, today
+from pages.common import connection, library, shown_errors, through_app, today
 from workbench import catalog, evaluator, forecast, history
 from workbench.definition import Definition
 from workbench.errors import WorkbenchError
+
+through_app()
 
 LISTED = 200
 

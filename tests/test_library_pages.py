@@ -43,7 +43,10 @@ def workspace(tmp_path, monkeypatch):
 
 
 def page(name: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=TIMEOUT)
+    """The app, switched to ``pages/<name>`` for its next run."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    return at.switch_page(f"pages/{name}")
 
 
 def test_library_page_renders_and_refreshes_a_static_segment(workspace):

@@ -115,8 +115,9 @@ def _not_exists(e: exp.In) -> exp.Expression:
     """
     sub = e.args["query"].this
     key = sub.selects[0]
-    rows = sub.copy().select(exp.Literal.number(1), append=False).where(
-        exp.EQ(this=key.copy(), expression=e.this.copy()))
+    # The IN expression was built for this negation alone: reuse it in place.
+    rows = sub.select(exp.Literal.number(1), append=False, copy=False).where(
+        exp.EQ(this=key.copy(), expression=e.this.copy()), copy=False)
     return exp.Not(this=exp.Exists(this=rows))
 
 
@@ -258,8 +259,8 @@ def _compare_list(e: exp.Expression, op: str, value: Any,
     unnest = exp.Unnest(expressions=[e.copy()],
                         alias=exp.TableAlias(this=exp.to_identifier("u"),
                                              columns=[exp.to_identifier("x")]))
-    sub = exp.select("1").from_(unnest).where(
-        exp.In(this=fold(item), expressions=[_text_param(v, ctx) for v in values]))
+    match = exp.In(this=fold(item), expressions=[_text_param(v, ctx) for v in values])
+    sub = exp.select("1").from_(unnest, copy=False).where(match, copy=False)
     return exp.Exists(this=sub)
 
 
@@ -372,7 +373,8 @@ def related_rows(cond: RelatedCondition, src: Source, ctx: Context) -> tuple[
     parts = [exp.Not(this=exp.Is(this=key.copy(), expression=exp.null()))]
     if cond.where is not None and cond.where.children:
         parts.append(compile_group(cond.where, target, alias, ctx))
-    sub = exp.select(key).from_(source_table(target, alias)).where(and_(parts))
+    sub = exp.select(key).from_(source_table(target, alias), copy=False).where(
+        and_(parts), copy=False)
     return rel, target, alias, sub
 
 
@@ -386,14 +388,14 @@ def compile_related(cond: RelatedCondition, src: Source, alias: str,
 
     agg, agg_type = _aggregate_expr(cond, target, r_alias)
     key = col(r_alias, rel.target_key)
-    grouped = sub.group_by(key)
+    grouped = sub.group_by(key, copy=False)
     if cond.quantifier in ("count", "sum") and zero_passes(cond.op, cond.value):
         # Records with no related rows pass (0 meets the comparison): keep
         # everyone except those whose aggregate fails it.
         having = negate(compare(agg, agg_type, cond.op, cond.value, ctx))
-        return negate(in_query(outer_key, grouped.having(having)))
+        return negate(in_query(outer_key, grouped.having(having, copy=False)))
     having = compare(agg, agg_type, cond.op, cond.value, ctx)
-    return in_query(outer_key, grouped.having(having))
+    return in_query(outer_key, grouped.having(having, copy=False))
 
 
 def compile_segment_ref(ref: SegmentRef, src: Source, alias: str,
@@ -464,7 +466,7 @@ class Compiled:
 
 def entity_from(defn: Definition) -> exp.Select:
     src = catalog.source(defn.entity)
-    return exp.select().from_(source_table(src, ROOT))
+    return exp.select().from_(source_table(src, ROOT), copy=False)
 
 
 def compile_where(defn: Definition, as_of: date, resolver: Resolver | None = None,
@@ -477,14 +479,16 @@ def compile_members(defn: Definition, as_of: date, resolver: Resolver | None = N
                     *, use_snapshots: bool = True) -> Compiled:
     """``SELECT t.id FROM entity AS t WHERE <definition>``."""
     where, ctx = compile_where(defn, as_of, resolver, use_snapshots=use_snapshots)
-    query = entity_from(defn).select(col(ROOT, "id")).where(where)
+    query = entity_from(defn).select(col(ROOT, "id"), copy=False).where(
+        where, copy=False)
     return Compiled(query, ctx.params)
 
 
 def compile_count(defn: Definition, as_of: date, resolver: Resolver | None = None,
                   *, use_snapshots: bool = True) -> Compiled:
     where, ctx = compile_where(defn, as_of, resolver, use_snapshots=use_snapshots)
-    query = entity_from(defn).select(exp.Count(this=exp.Star())).where(where)
+    query = entity_from(defn).select(exp.Count(this=exp.Star()), copy=False).where(
+        where, copy=False)
     return Compiled(query, ctx.params)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import functools
 import logging
 import os
 import shutil
@@ -64,6 +65,17 @@ class SaveConflict(LibraryError):
             f"{current.saved_at} after {opened}; your changes were not saved. "
             "Compare the two versions, then reload it and apply your edits again "
             "(or save under another id).")
+
+
+@functools.lru_cache(maxsize=512)
+def _load_cached(path: str, mtime_ns: int, size: int) -> Definition:
+    """Parse a saved file once per version of it on disk.
+
+    Definitions are frozen, so one parsed copy can serve every caller;
+    resolving references no longer re-reads and re-validates each file
+    every time a segment is counted.
+    """
+    return definition.load(path)
 
 
 def default_folder() -> Path:
@@ -150,9 +162,12 @@ class Library:
         return self.path(segment_id).is_file()
 
     def load(self, segment_id: str) -> Definition:
-        if not self.exists(segment_id):
-            raise SegmentNotFound(segment_id, f"the library {self.folder}")
-        return definition.load(self.path(segment_id))
+        path = self.path(segment_id)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise SegmentNotFound(segment_id, f"the library {self.folder}") from None
+        return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
     __call__ = load
 
