@@ -12,7 +12,7 @@ them (deals, orders, order items, visits, mailings, opt-outs, users).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 FieldType = Literal[

@@ -135,8 +135,10 @@ def or_(parts: list[exp.Expression]) -> exp.Expression:
 
 def filled(e: exp.Expression, type_: str) -> exp.Expression:
     if type_ in catalog.TEXT_TYPES:
-        return exp.and_(exp.Not(this=exp.Is(this=e.copy(), expression=exp.null())),
-                        exp.NEQ(this=exp.Trim(this=e.copy()), expression=exp.Literal.string("")))
+        not_null = exp.Not(this=exp.Is(this=e.copy(), expression=exp.null()))
+        not_blank = exp.NEQ(this=exp.Trim(this=e.copy()),
+                            expression=exp.Literal.string(""))
+        return exp.and_(not_null, not_blank)
     if type_ == "list":
         return exp.GT(this=exp.func("coalesce", exp.ArraySize(this=e.copy()),
                                     exp.Literal.number(0)),
@@ -155,8 +157,8 @@ def day_range(e: exp.Expression, lo: date | None, hi: date | None, type_: str,
     if lo is not None:
         parts.append(exp.GTE(this=e.copy(), expression=ctx.param(day_start(lo, type_))))
     if hi is not None:
-        parts.append(exp.LT(this=e.copy(),
-                            expression=ctx.param(day_start(hi + timedelta(days=1), type_))))
+        next_day = day_start(hi + timedelta(days=1), type_)
+        parts.append(exp.LT(this=e.copy(), expression=ctx.param(next_day)))
     return and_(parts) if parts else filled(e, type_)
 
 
@@ -178,7 +180,8 @@ def compare(e: exp.Expression, type_: str, op: str, value: Any,
     if type_ == "list":
         return _compare_list(e, op, value, ctx)
     if type_ == "boolean":
-        return exp.EQ(this=e, expression=TRUE.copy() if op == "is_true" else FALSE.copy())
+        wanted = TRUE.copy() if op == "is_true" else FALSE.copy()
+        return exp.EQ(this=e, expression=wanted)
     if type_ in catalog.TEXT_TYPES:
         return _compare_text(e, op, value, ctx)
     return _compare_number(e, op, value, ctx)
@@ -240,9 +243,11 @@ def _compare_date(e: exp.Expression, type_: str, op: str, value: Any,
         day = date.fromisoformat(value)
         return day_range(e, day, day, type_, ctx)
     if op == "before":
-        return day_range(e, None, date.fromisoformat(value) - timedelta(days=1), type_, ctx)
+        last = date.fromisoformat(value) - timedelta(days=1)
+        return day_range(e, None, last, type_, ctx)
     if op == "after":
-        return day_range(e, date.fromisoformat(value) + timedelta(days=1), None, type_, ctx)
+        first = date.fromisoformat(value) + timedelta(days=1)
+        return day_range(e, first, None, type_, ctx)
     if op == "between":
         lo, hi = (date.fromisoformat(v) for v in value)
         return day_range(e, lo, hi, type_, ctx)
@@ -298,7 +303,8 @@ def compile_node(node: Node, src: Source, alias: str, ctx: Context) -> exp.Expre
     return compile_segment_ref(node, src, alias, ctx)
 
 
-def compile_group(group: Group, src: Source, alias: str, ctx: Context) -> exp.Expression:
+def compile_group(group: Group, src: Source, alias: str,
+                  ctx: Context) -> exp.Expression:
     parts = [compile_node(c, src, alias, ctx) for c in group.children]
     if not parts:
         return TRUE.copy()  # an empty group restricts nothing
@@ -402,8 +408,8 @@ def compile_segment_ref(ref: SegmentRef, src: Source, alias: str,
                         ctx: Context) -> exp.Expression:
     if ref.segment in ctx.stack:
         cycle = " → ".join(ctx.stack[ctx.stack.index(ref.segment):] + (ref.segment,))
-        raise DefinitionError([Problem("", f"segment references form a cycle: {cycle}")],
-                              segment=ctx.stack[0])
+        problem = Problem("", f"segment references form a cycle: {cycle}")
+        raise DefinitionError([problem], segment=ctx.stack[0])
     if ctx.resolver is None:
         raise CompileError(f'segment "{ref.segment}" is referenced but no segment '
                            "library was given to look it up")

@@ -13,7 +13,7 @@ from typing import Any
 from workbench import catalog
 from workbench.catalog import OPERATORS, Source
 from workbench.definition import (
-    Definition, FieldCondition, Group, Node, RelatedCondition, SegmentRef,
+    Definition, FieldCondition, Group, Node, SegmentRef,
 )
 
 GROUP_WORDS = {"all": "all of", "any": "any of", "none": "none of"}

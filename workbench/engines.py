@@ -30,7 +30,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from workbench import catalog, compiler, dialects, evaluator, store
-from workbench.compiler import ROOT, Compiled, col
+from workbench.compiler import Compiled
 from workbench.definition import Definition, Resolver
 from workbench.errors import WorkbenchError
 
@@ -293,9 +293,8 @@ def count(engine: Engine, defn: Definition, *, as_of: date,
 def member_ids(engine: Engine, defn: Definition, *, as_of: date,
                resolver: Resolver | None = None) -> list[int]:
     """Ids of the members, ascending."""
-    compiled = compiler.compile_members(defn, as_of, resolver)
-    ordered = Compiled(compiled.expression.order_by(col(ROOT, "id")), compiled.params)
-    _, rows = run(engine, ordered, defn, as_of=as_of, resolver=resolver)
+    query = evaluator.ids_query(defn, as_of, resolver)
+    _, rows = run(engine, query, defn, as_of=as_of, resolver=resolver)
     return [int(r[0]) for r in rows]
 
 
@@ -308,15 +307,9 @@ def members(engine: Engine, defn: Definition, *, as_of: date,
     CSV or JSON written from it) is the same whichever engine found them.
     """
     src = catalog.source(defn.entity)
-    names = columns or [f.name for f in src.stored_fields]
-    compiled = compiler.compile_members(defn, as_of, resolver)
-    query = compiled.expression
-    query.set("expressions", [col(ROOT, n) for n in names])
-    query = query.order_by(col(ROOT, "id"))
-    if limit is not None:
-        query = query.limit(limit)
-    _, rows = run(engine, Compiled(query, compiled.params), defn, as_of=as_of,
-                  resolver=resolver)
+    query, names = evaluator.members_query(defn, as_of, resolver, limit=limit,
+                                           columns=columns)
+    _, rows = run(engine, query, defn, as_of=as_of, resolver=resolver)
     types = dict(store.table_ddl()[src.table])
     table = pa.table({n: pa.array([r[i] for r in rows], ARROW_TYPES[types[n]])
                       for i, n in enumerate(names)})
@@ -327,17 +320,9 @@ def members(engine: Engine, defn: Definition, *, as_of: date,
 def channel_counts(engine: Engine, defn: Definition, *, as_of: date,
                    resolver: Resolver | None = None) -> evaluator.ChannelCounts:
     """Members and their reach per channel, as ``evaluator.channel_counts``."""
-    where, ctx = compiler.compile_where(defn, as_of, resolver)
-    if defn.entity == "companies":
-        flags = evaluator._company_channels(ctx)
-    else:
-        flags = [exp.CountIf(this=f)
-                 for f in evaluator._channel_exprs(ROOT, defn.entity, ctx)]
-    query = compiler.entity_from(defn).select(
-        exp.Count(this=exp.Star()), *flags).where(where)
-    _, rows = run(engine, Compiled(query, ctx.params), defn, as_of=as_of,
-                  resolver=resolver)
-    return evaluator.ChannelCounts(*(int(v or 0) for v in rows[0]))
+    query = evaluator.channels_query(defn, as_of, resolver)
+    _, rows = run(engine, query, defn, as_of=as_of, resolver=resolver)
+    return evaluator.ChannelCounts.from_row(rows[0])
 
 
 # --------------------------------------------------------------------------

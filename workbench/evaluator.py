@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-def run(con: duckdb.DuckDBPyConnection, compiled: Compiled) -> duckdb.DuckDBPyConnection:
+def run(con: duckdb.DuckDBPyConnection,
+        compiled: Compiled) -> duckdb.DuckDBPyConnection:
     """Execute a compiled query on its own cursor (thread-safe for one caller)."""
     sql = compiled.sql("duckdb")
     started = time.perf_counter()
@@ -48,27 +49,41 @@ def count(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: date,
     return int(run(con, compiler.compile_count(defn, as_of, resolver)).fetchone()[0])
 
 
+def ids_query(defn: Definition, as_of: date,
+              resolver: Resolver | None = None) -> Compiled:
+    """``SELECT t.id ... ORDER BY t.id``: the members' ids, ascending."""
+    compiled = compiler.compile_members(defn, as_of, resolver)
+    return Compiled(compiled.expression.order_by(col(ROOT, "id"), copy=False),
+                    compiled.params)
+
+
 def member_ids(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: date,
                resolver: Resolver | None = None) -> list[int]:
     """Ids of the members, ascending."""
+    return [int(r[0]) for r in run(con, ids_query(defn, as_of, resolver)).fetchall()]
+
+
+def members_query(defn: Definition, as_of: date, resolver: Resolver | None = None,
+                  *, limit: int | None = None,
+                  columns: list[str] | None = None) -> tuple[Compiled, list[str]]:
+    """The members with their stored fields (or ``columns``), ordered by id."""
+    src = catalog.source(defn.entity)
+    names = columns or [f.name for f in src.stored_fields]
     compiled = compiler.compile_members(defn, as_of, resolver)
-    compiled = Compiled(compiled.expression.order_by(col(ROOT, "id")), compiled.params)
-    return [int(r[0]) for r in run(con, compiled).fetchall()]
+    query = compiled.expression
+    query.set("expressions", [col(ROOT, n) for n in names])
+    query = query.order_by(col(ROOT, "id"), copy=False)
+    if limit is not None:
+        query = query.limit(limit, copy=False)
+    return Compiled(query, compiled.params), names
 
 
 def members(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: date,
             resolver: Resolver | None = None, limit: int | None = None,
             columns: list[str] | None = None) -> pd.DataFrame:
     """Members with their stored fields (or ``columns``), ordered by id."""
-    src = catalog.source(defn.entity)
-    names = columns or [f.name for f in src.stored_fields]
-    compiled = compiler.compile_members(defn, as_of, resolver)
-    query = compiled.expression
-    query.set("expressions", [col(ROOT, n) for n in names])
-    query = query.order_by(col(ROOT, "id"))
-    if limit is not None:
-        query = query.limit(limit)
-    return run(con, Compiled(query, compiled.params)).df()
+    query, _ = members_query(defn, as_of, resolver, limit=limit, columns=columns)
+    return run(con, query).df()
 
 
 @dataclass(frozen=True)
@@ -88,8 +103,12 @@ class ChannelCounts:
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_row(cls, row) -> ChannelCounts:
+        return cls(*(int(v or 0) for v in row))
 
-def _channel_exprs(alias: str, entity: str, ctx: Context) -> list[exp.Expression]:
+
+def channel_exprs(alias: str, entity: str, ctx: Context) -> list[exp.Expression]:
     email, phone = col(alias, "email"), col(alias, "phone")
     has_email = compiler.filled(email, "email")
     has_phone = compiler.filled(phone, "phone")
@@ -110,33 +129,38 @@ def _channel_exprs(alias: str, entity: str, ctx: Context) -> list[exp.Expression
             exp.and_(has_phone.copy(), exp.Not(this=opted_out("phone")))]
 
 
+def channels_query(defn: Definition, as_of: date,
+                   resolver: Resolver | None = None) -> Compiled:
+    """One row: the member count and the four channel counts."""
+    where, ctx = compiler.compile_where(defn, as_of, resolver)
+    if defn.entity == "companies":
+        reach = company_channels(ctx)
+    else:
+        reach = [exp.CountIf(this=f) for f in channel_exprs(ROOT, defn.entity, ctx)]
+    query = compiler.entity_from(defn).select(
+        exp.Count(this=exp.Star()), *reach, copy=False).where(where, copy=False)
+    return Compiled(query, ctx.params)
+
+
 def channel_counts(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: date,
                    resolver: Resolver | None = None) -> ChannelCounts:
     """Count members and their reach per channel in one query."""
-    where, ctx = compiler.compile_where(defn, as_of, resolver)
-    if defn.entity == "companies":
-        reach = _company_channels(ctx)
-        query = compiler.entity_from(defn).select(
-            exp.Count(this=exp.Star()), *reach).where(where)
-    else:
-        flags = _channel_exprs(ROOT, defn.entity, ctx)
-        query = compiler.entity_from(defn).select(
-            exp.Count(this=exp.Star()),
-            *[exp.CountIf(this=f) for f in flags]).where(where)
-    row = run(con, Compiled(query, ctx.params)).fetchone()
-    return ChannelCounts(*(int(v or 0) for v in row))
+    row = run(con, channels_query(defn, as_of, resolver)).fetchone()
+    return ChannelCounts.from_row(row)
 
 
-def _company_channels(ctx: Context) -> list[exp.Expression]:
-    flags = _channel_exprs("c", "contacts", ctx)
+def company_channels(ctx: Context) -> list[exp.Expression]:
+    flags = channel_exprs("c", "contacts", ctx)
     per_company = (exp.select(exp.column("company_id", table="c"),
                               *[exp.alias_(exp.func("bool_or", f), f"f{i}")
                                 for i, f in enumerate(flags)])
-                   .from_("contacts AS c").group_by(exp.column("company_id", table="c")))
+                   .from_("contacts AS c")
+                   .group_by(exp.column("company_id", table="c")))
     return [exp.CountIf(this=exp.Coalesce(
         this=exp.Subquery(this=exp.select(f"s.f{i}").from_(
             exp.Subquery(this=per_company.copy(), alias="s")).where(
-            exp.EQ(this=exp.column("company_id", table="s"), expression=col(ROOT, "id")))),
+            exp.EQ(this=exp.column("company_id", table="s"),
+                   expression=col(ROOT, "id")))),
         expressions=[exp.false()])) for i in range(4)]
 
 
@@ -233,7 +257,8 @@ class RecordExplanation:
 
 
 def explain_record(con: duckdb.DuckDBPyConnection, defn: Definition, record_id: int,
-                   *, as_of: date, resolver: Resolver | None = None) -> RecordExplanation:
+                   *, as_of: date,
+                   resolver: Resolver | None = None) -> RecordExplanation:
     """For one record: every condition met or not, with the values seen."""
     src = catalog.source(defn.entity)
     ctx = Context(as_of, resolver, stack=(defn.id,))

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from workbench import catalog
-from workbench.catalog import AGGREGATE_OPERATORS, OPERATORS, QUANTIFIERS, SOURCES
+from workbench.catalog import AGGREGATE_OPERATORS, QUANTIFIERS, SOURCES
 from workbench.definition import FORMAT, ID_PATTERN
 
 
