@@ -11,7 +11,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from workbench import importers, store
+from workbench import import_cli, importers, store
 from workbench.mapping import MappingError, load_mapping, shipped_mappings
 from workbench.readers import (
     ImportFileError, parse_booleans, parse_numbers, read_table, sniff_delimiter,
@@ -339,7 +339,7 @@ def test_every_shipped_mapping_parses():
 
 def _cli(argv):
     parser = argparse.ArgumentParser()
-    importers.register_cli(parser.add_subparsers(dest="command"))
+    import_cli.register_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -373,7 +373,6 @@ def test_cli_json_output_is_one_object(tiny_crm, tmp_path, capsys):
 
 def test_cli_missing_file_exits_2_naming_the_file(tmp_path, monkeypatch, capsys):
     from workbench import __main__ as entry
-    monkeypatch.setattr(entry, "COMMAND_MODULES", ("workbench.importers",))
 
     code = entry.main(["import", "--db", str(tmp_path / "w.duckdb"),
                        "--mapping", "maven-crm", "--dir", str(tmp_path)])

@@ -11,11 +11,13 @@ import argparse
 import importlib
 import sys
 
+import duckdb
+
 from workbench.errors import WorkbenchError
 
 COMMAND_MODULES = (
     "workbench.demo",
-    "workbench.importers",
+    "workbench.import_cli",
     "workbench.cli",
     "workbench.export",
     "workbench.analysis_cli",
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (OSError, UnicodeDecodeError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except duckdb.Error as err:  # e.g. the database is locked by a running app
+        print(f"error: the database refused: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

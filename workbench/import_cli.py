@@ -1,0 +1,57 @@
+"""Command line: ``python -m workbench import``, files through a mapping."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from workbench import store
+from workbench.importers import import_files, write_rejects
+from workbench.mapping import load_mapping, shipped_mappings
+
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``import``: load files into a database through a mapping."""
+    names = ", ".join(shipped_mappings()) or "none"
+    parser = subparsers.add_parser(
+        "import", help="load CSV / XLSX / Parquet / JSON files through a mapping",
+        description="Load files into the entity tables through a mapping. "
+                    f"Shipped mappings: {names}.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="files to load (default: the mapping's files in --dir)")
+    parser.add_argument("--db", required=True, help="database file")
+    parser.add_argument("--mapping", required=True,
+                        help="mapping JSON file or a shipped mapping's name")
+    parser.add_argument("--dir", help="folder holding the mapping's files")
+    parser.add_argument("--mode", choices=("replace", "append"), default="replace")
+    parser.add_argument("--rejects", metavar="OUT.csv",
+                        help="write every rejected row here")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object instead of text")
+    parser.set_defaults(run=_run_import)
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    mapping = load_mapping(args.mapping)
+    con = store.connect(args.db)
+    con.execute("SET enable_progress_bar = false")  # stdout is for results
+    try:
+        result = import_files(con, mapping, args.files or None,
+                              directory=args.dir, mode=args.mode)
+    finally:
+        con.close()
+    if args.rejects:
+        write_rejects(result, args.rejects)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    for load in result.loads:
+        print(f"{load.file} -> {load.entity}: {load.rows_in} in, "
+              f"{load.rows_loaded} loaded, {load.rows_rejected} rejected")
+        for rej in load.rejections[:5]:
+            print(f"  row {rej.row}: {rej.reason}")
+        if load.rows_rejected > 5:
+            print(f"  ... and {load.rows_rejected - 5} more")
+    return 0
