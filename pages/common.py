@@ -39,8 +39,20 @@ def db_path() -> str:
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    """A cursor on the shared database, private to this script run."""
-    return _connection(db_path()).cursor()
+    """A cursor on the shared database, private to this script run.
+
+    When the database cannot be opened (another program holds its lock, or
+    the file is not a DuckDB database) the page says so and stops.
+    """
+    try:
+        return _connection(db_path()).cursor()
+    except (duckdb.Error, OSError, WorkbenchError) as err:
+        logger.warning("cannot open %s: %s", db_path(), err)
+        st.error(f"The CRM database **{db_path()}** cannot be opened: {err}\n\n"
+                 "If another copy of the app or a command is using it, stop that "
+                 "first; if the file is not a workbench database, point "
+                 "`WORKBENCH_DB` at another file (a new one gets the demo data).")
+        st.stop()
 
 
 def library() -> Library:

@@ -134,3 +134,38 @@ def test_count_command_on_missing_database_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "does not exist" in err and "Traceback" not in err
+
+
+def test_deep_nesting_is_a_problem_not_a_crash():
+    group = {"field": "city", "op": "filled"}
+    for _ in range(600):
+        group = {"all": [group]}
+
+    with pytest.raises(DefinitionError, match="nested more than 40 levels"):
+        definition.parse({"id": "deep", "name": "x", "include": group})
+    with pytest.raises(DefinitionError, match="nested more than 40 levels"):
+        definition.loads('{"id": "deep", "name": "x", "include": '
+                         + '{"all": [' * 5000 + "]}" * 5000 + "}")
+
+
+def test_as_of_outside_the_calendar_is_a_clear_error(tmp_path, capsys):
+    db = tmp_path / "d.duckdb"
+    assert main(["demo", "--db", str(db), "--contacts", "50"]) == 0
+    capsys.readouterr()
+
+    code = main(["count", str(SEGMENTS / "active-buyers.json"), "--db", str(db),
+                 "--as-of", "0001-01-01"])
+
+    err = capsys.readouterr().err
+    assert code == 2 and "falls outside the calendar" in err
+
+
+def test_members_csv_writes_lists_as_plain_text(tmp_path, capsys):
+    db = tmp_path / "d.duckdb"
+    assert main(["demo", "--db", str(db), "--contacts", "200"]) == 0
+    capsys.readouterr()
+
+    main(["members", str(SEGMENTS / "two-capitals.json"), "--db", str(db)])
+
+    out = capsys.readouterr().out
+    assert "[" not in out and "'" not in out.split("\n", 1)[1]

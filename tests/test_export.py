@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pandas as pd
 import pytest
 
 from tests import tiny
@@ -146,3 +147,12 @@ def test_export_command_refusal_exits_2_with_the_reason(tmp_path, capsys):
 
     assert code == 2
     assert "VK Ads needs at least 2,000 unique values" in capsys.readouterr().err
+
+
+def test_mailing_list_names_cannot_run_as_spreadsheet_formulas():
+    from workbench.export import defuse_formulas
+
+    names = pd.Series(['=HYPERLINK("http://x") =1+1', "+7 ok", "Anna", "-1", "@me"])
+
+    assert defuse_formulas(names).tolist() == [
+        '\'=HYPERLINK("http://x") =1+1', "'+7 ok", "Anna", "'-1", "'@me"]

@@ -247,3 +247,12 @@ def test_refresh_keeps_a_referenced_static_segment_frozen(lib):
     frozen = refresh_snapshot(con, lib, "frozen-user", tiny.AS_OF)
 
     assert frozen.snapshot.ids == (1, 2)
+
+
+@pytest.mark.parametrize("bad", ["../outside", "a/b", "x" * 300, "Upper", ""])
+def test_ids_that_are_not_plain_names_never_reach_the_file_system(tmp_path, bad):
+    lib = Library(tmp_path / "segments")
+
+    with pytest.raises(LibraryError, match="is not a segment id"):
+        lib.path(bad)
+    assert not (tmp_path / "outside.json").exists()

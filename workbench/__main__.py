@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 import duckdb
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader (e.g. `head`) stopped reading: fine
+        sys.stdout = open(os.devnull, "w")  # no second error at exit
+        return 0
     except (OSError, UnicodeDecodeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -52,7 +52,10 @@ def _open_db(args: argparse.Namespace):
     try:
         return store.connect(path, read_only=True)
     except Exception as err:  # duckdb raises its own IOException types
-        raise UsageError(f"cannot open database {path}: {err}") from None
+        if "lock" in str(err).lower():
+            raise UsageError(f"database {path} is in use by another program (the "
+                             "app?): stop it or work on a copy") from None
+        raise UsageError(f"{path} is not a workbench database ({err})") from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -130,8 +133,22 @@ def cmd_members(args: argparse.Namespace) -> int:
     elif args.format == "ids":
         sys.stdout.write("".join(f"{i}\n" for i in frame["id"]))
     else:
-        frame.to_csv(sys.stdout, index=False)
+        frame_for_csv(frame).to_csv(sys.stdout, index=False)
     return 0
+
+
+def _is_list(value) -> bool:
+    return hasattr(value, "__len__") and not isinstance(value, (str, bytes))
+
+
+def frame_for_csv(frame):
+    """Lists (tags) as ``a, b`` text, so a CSV cell reads as the app shows it."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].map(_is_list).any():
+            out[name] = out[name].map(
+                lambda v: ", ".join(map(str, v)) if _is_list(v) else v)
+    return out
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -231,6 +231,15 @@ def _compare_number(e: exp.Expression, op: str, value: Any,
 
 def _compare_date(e: exp.Expression, type_: str, op: str, value: Any,
                   ctx: Context) -> exp.Expression:
+    try:
+        return _date_bounds(e, type_, op, value, ctx)
+    except OverflowError:
+        raise CompileError(f'"{op}" {value} as of {ctx.as_of} falls outside the '
+                           "calendar (years 1 to 9999)") from None
+
+
+def _date_bounds(e: exp.Expression, type_: str, op: str, value: Any,
+                 ctx: Context) -> exp.Expression:
     as_of = ctx.as_of
     if op == "in_last_days":
         return day_range(e, as_of - timedelta(days=value - 1), as_of, type_, ctx)

@@ -42,6 +42,7 @@ MODES: Final = ("dynamic", "static")
 GROUP_KEYS: Final = ("all", "any", "none")
 ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 MAX_PROBLEMS_SHOWN: Final = 8
+MAX_DEPTH: Final = 40  # nested groups and related conditions, counted together
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,11 @@ class _Checker:
                 self.fail(path, f'unknown key "{key}"{extra}')
 
     def group(self, raw: Any, src: Source, path: str) -> Group:
+        depth = path.count("[") + path.count(".where")
+        if depth > MAX_DEPTH:
+            self.fail(path, f"nested more than {MAX_DEPTH} levels deep; flatten the "
+                      "groups (all of all of ... is the same as one all)")
+            return Group()
         if not isinstance(raw, dict):
             self.fail(path, f"expected a group like {{\"all\": [...]}}, got {_show(raw)}")
             return Group()
@@ -456,6 +462,9 @@ def loads(text: str, *, file: str | None = None) -> Definition:
     """Parse JSON text; a syntax error names the line and column."""
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise DefinitionError([Problem("", f"nested more than {MAX_DEPTH} levels "
+                                           "deep")], file=file) from None
     except json.JSONDecodeError as err:
         raise DefinitionError([Problem("", f"not valid JSON: {err.msg} at line "
                                            f"{err.lineno}, column {err.colno}")],

@@ -80,6 +80,23 @@ class Export:
         return f"{self.segment}-{self.platform}-{self.channel}{suffix}.csv"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formulas(text: pd.Series) -> pd.Series:
+    """Free text that a spreadsheet would run as a formula gets a leading ``'``.
+
+    A contact named ``=HYPERLINK(...)`` must reach the mailing tool as text,
+    not as a formula when someone opens the CSV in a spreadsheet. Only free
+    text is touched: normalised e-mails and phones never start that way.
+
+    >>> defuse_formulas(pd.Series(["=1+1", "Anna"])).tolist()
+    ["'=1+1", 'Anna']
+    """
+    risky = text.astype("string").str.startswith(FORMULA_STARTS).fillna(False)
+    return text.where(~risky, "'" + text.astype("string"))
+
+
 def build_export(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: date,
                  platform: str, channel: str | None = None, hash: str | None = None,
                  resolver: Resolver | None = None) -> Export:
@@ -108,8 +125,10 @@ def build_export(con: duckdb.DuckDBPyConnection, defn: Definition, *, as_of: dat
 def _shape(con: duckdb.DuckDBPyConnection, kept: pd.DataFrame, platform: str,
            channel: str, hash: str | None) -> pd.DataFrame:
     if platform == "mailing":
-        return kept[["id", "name", "address"]].rename(
+        rows = kept[["id", "name", "address"]].rename(
             columns={"address": channel}).reset_index(drop=True)
+        rows["name"] = defuse_formulas(rows["name"])
+        return rows
     values = kept[["address"]].reset_index(drop=True)
     if hash == "sha256":
         cur = con.cursor()

@@ -31,7 +31,7 @@ from typing import Any, Final
 import duckdb
 
 from workbench import definition, evaluator, store
-from workbench.definition import Definition, SegmentNotFound, Snapshot
+from workbench.definition import ID_PATTERN, Definition, SegmentNotFound, Snapshot
 from workbench.errors import WorkbenchError
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,14 @@ class Library:
         self.folder = Path(folder) if folder is not None else default_folder()
 
     def path(self, segment_id: str) -> Path:
+        """The file of a segment; an id that is not a plain name is refused.
+
+        Ids become file names, so only lower-case letters, digits, ``-`` and
+        ``_`` (at most 80) are allowed: nothing can point outside the folder.
+        """
+        if not isinstance(segment_id, str) or not ID_PATTERN.match(segment_id):
+            raise LibraryError(f"{segment_id!r:.60} is not a segment id: use lower-case "
+                               "letters, digits, - and _ (at most 80 characters)")
         return self.folder / f"{segment_id}.json"
 
     def ids(self) -> list[str]:
