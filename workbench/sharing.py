@@ -103,6 +103,9 @@ def read_bundle(text: str | bytes, *, file: str = "bundle") -> Bundle:
             raise DefinitionError([Problem("", "not UTF-8 text")], file=file) from None
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise DefinitionError([Problem("", "nested too deeply to read")],
+                              file=file) from None
     except json.JSONDecodeError as err:
         raise DefinitionError([Problem("", f"not valid JSON: {err.msg} at line "
                                            f"{err.lineno}, column {err.colno}")],
@@ -316,6 +319,8 @@ def decode_share(param: str) -> Definition:
         raw = json.loads(data.decode("utf-8"))
     except ShareLinkError:
         raise
+    except RecursionError:
+        raise ShareLinkError("the shared definition is nested too deeply") from None
     except (binascii.Error, ValueError, zlib.error) as err:
         raise ShareLinkError("the share link is damaged or cut short (copy the whole "
                              f"link again): {err}") from None
