@@ -100,3 +100,36 @@ def through_app() -> None:
         return
     runpy.run_path(str(APP), run_name="__main__")
     st.stop()
+
+
+@st.cache_data(max_entries=64, show_spinner="Counting reach by channel...")
+def cached_channel_rows(db: str, stamp: str, texts: tuple[str, ...],
+                        as_of: date) -> list[dict]:
+    """Members and reach by channel of each saved segment, one row each.
+
+    ``texts`` alternates segment ids and their canonical JSON, so an edited
+    definition (or one it references) changes the key; ``stamp`` is the
+    data's fingerprint (``json.dumps(store.fingerprint(con), sort_keys=True)``)
+    and ``db`` the database path. Recounted only when one of them or the day
+    changes.
+    """
+    from workbench import evaluator  # noqa: PLC0415  (only this helper needs it)
+
+    lib, con = library(), connection()
+    rows = []
+    for seg_id in texts[::2]:
+        try:
+            c = evaluator.channel_counts(con, lib.load(seg_id), as_of=as_of,
+                                         resolver=lib)
+        except WorkbenchError as err:
+            rows.append({"segment": seg_id, "members": None, "problem": str(err)})
+            continue
+        rows.append({"segment": seg_id, "members": c.total,
+                     "e-mail reachable": c.email_reachable,
+                     "phone reachable": c.phone_reachable,
+                     # channel_counts counts each channel on its own, so
+                     # total - e-mail - phone is a lower bound of "neither".
+                     "not reachable (at least)": max(
+                         0, c.total - c.email_reachable - c.phone_reachable),
+                     "problem": ""})
+    return rows

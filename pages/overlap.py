@@ -97,6 +97,48 @@ def label_points(circles: list[tuple[float, float, float]]) -> dict[int, tuple]:
     return points
 
 
+def name_points(circles: list[tuple[float, float, float]]) -> list[tuple]:
+    """Where each circle's name goes: outside every circle, apart from the others.
+
+    For each circle in turn, 24 directions from its centre are tried; along
+    each, the point moves out until it clears every circle by a margin. The
+    point kept is far from the names already placed (a name is wide, so
+    horizontal distance counts a third), pointing away from the other
+    circles, and close to its own circle. Returns (x, y, dx, dy): the point
+    and the unit direction it lies in from its circle's centre.
+    """
+    span = max(c[2] for c in circles)
+    margin = 0.08 * span
+    mx = sum(c[0] for c in circles) / len(circles)
+    my = sum(c[1] for c in circles) / len(circles)
+    placed: list[tuple] = []
+    for cx, cy, r in circles:
+        away = (cx - mx, cy - my)
+        norm = math.hypot(*away) or 1.0
+        away = (away[0] / norm, away[1] / norm)
+        best, best_score = None, -math.inf
+        for k in range(24):
+            dx, dy = math.cos(k * math.pi / 12), math.sin(k * math.pi / 12)
+            t = r + margin
+            while _inside_any(cx + t * dx, cy + t * dy, circles, margin):
+                t += margin / 2
+            x, y = cx + t * dx, cy + t * dy
+            apart = min((math.hypot((x - px) / 3, y - py) for px, py, *_ in placed),
+                        default=span)
+            outward = dx * away[0] + dy * away[1]
+            score = 2 * min(apart, span) + 0.3 * span * outward - 0.5 * (t - r)
+            if score > best_score:
+                best, best_score = (x, y, dx, dy), score
+        placed.append(best)
+    return placed
+
+
+def _inside_any(x: float, y: float, circles: list[tuple[float, float, float]],
+                margin: float) -> bool:
+    return any((x - cx) ** 2 + (y - cy) ** 2 <= (r + margin) ** 2
+               for cx, cy, r in circles)
+
+
 def venn_figure(result: Overlap) -> go.Figure:
     circles = venn_layout(result)
     fig = go.Figure()
@@ -104,9 +146,16 @@ def venn_figure(result: Overlap) -> go.Figure:
         fig.add_shape(type="circle", x0=cx - r, y0=cy - r, x1=cx + r, y1=cy + r,
                       line=dict(color=COLORS[i], width=2),
                       fillcolor=COLORS[i], opacity=0.25)
-        fig.add_annotation(x=cx, y=cy + r, text=f"<b>{result.segments[i]}</b> "
-                           f"({result.sizes[i]:,})", showarrow=False, yshift=12,
-                           font=dict(color=COLORS[i]))
+    names = name_points(circles)
+    for i, (x, y, dx, dy) in enumerate(names):
+        # The text grows away from the circles: right of a point pushed right.
+        fig.add_annotation(x=x, y=y, text=f"<b>{result.segments[i]}</b> "
+                           f"({result.sizes[i]:,})", showarrow=False,
+                           xanchor="left" if dx > 0.3 else "right" if dx < -0.3
+                           else "center",
+                           yanchor="bottom" if dy > 0.3 else "top" if dy < -0.3
+                           else "middle",
+                           font=dict(color=COLORS[i]), name=f"name-{i}")
     points = label_points(circles)
     missing = []
     for m in range(1, 1 << len(circles)):
@@ -118,9 +167,14 @@ def venn_figure(result: Overlap) -> go.Figure:
     if missing:  # circles cannot draw this region; its count is still exact
         fig.add_annotation(xref="paper", yref="paper", x=0, y=0, showarrow=False,
                            align="left", text="not drawable: " + "; ".join(missing))
-    fig.add_trace(go.Scatter(x=[c[0] for c in circles], y=[c[1] for c in circles],
-                             mode="markers", marker=dict(opacity=0), hoverinfo="skip",
-                             showlegend=False))
+    # Invisible points that keep the circles and their names inside the plot.
+    xs = [c[0] + s * c[2] for c in circles for s in (-1, 1)] + [n[0] for n in names]
+    ys = [c[1] + s * c[2] for c in circles for s in (-1, 1)] + [n[1] for n in names]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(opacity=0),
+                             hoverinfo="skip", showlegend=False))
+    # Room for name text beside the outermost points (names run ~1 radius).
+    span = max(c[2] for c in circles)
+    fig.update_xaxes(range=[min(xs) - 1.2 * span, max(xs) + 1.2 * span])
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10),
@@ -186,13 +240,23 @@ def pick_segments() -> list[Definition]:
     return [by_id[i] for i in chosen]
 
 
+def region_choices(result: Overlap) -> list[int]:
+    """Regions to offer, the largest non-empty one first; mask 0 is last."""
+    masks = overlap.region_masks(len(result.segments))
+    ranked = sorted(masks, key=lambda m: (-result.count(m), m))
+    return ranked + [0]
+
+
+def region_label(result: Overlap, mask: int) -> str:
+    """``vip & customers (only) — 120``; ``in none of them — 3,400``."""
+    name = f"{result.label(mask)} (only)" if mask else "in none of them"
+    return f"{name} — {result.count(mask):,}"
+
+
 def show_region(con, defns: list[Definition], result: Overlap, as_of) -> None:
     st.subheader("Open a region")
-    masks = [m for m in overlap.region_masks(len(defns))] + [0]
-    mask = st.selectbox(
-        "Region", masks, key="overlap_region",
-        format_func=lambda m: f"{result.label(m) if m else 'in none of them'} "
-                              f"(only) — {result.count(m):,}")
+    mask = st.selectbox("Region", region_choices(result), key="overlap_region",
+                        format_func=lambda m: region_label(result, m))
     if mask is None:
         return
     inside = [defns[i].id for i in result.members_of(mask)]
@@ -211,7 +275,10 @@ def show_region(con, defns: list[Definition], result: Overlap, as_of) -> None:
                                key=f"overlap_new_id_{mask}")
         name = st.text_input("Name", value=f"Overlap: {result.label(mask)}",
                              key=f"overlap_new_name_{mask}")
-        saved = st.form_submit_button("Save as segment", icon=":material/save:")
+        empty = result.count(mask) == 0
+        saved = st.form_submit_button(
+            "Save as segment", icon=":material/save:", disabled=empty,
+            help="This region has no records as of this day." if empty else None)
     if saved:
         save_region(defns, mask, seg_id.strip(), name.strip())
 

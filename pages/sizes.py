@@ -4,65 +4,70 @@ size, who entered and left, and its forecast with an interval and a backtest.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import connection, library, shown_errors, through_app, today
-from workbench import catalog, evaluator, forecast, history
+from pages.common import (
+    cached_channel_rows, connection, db_path, library, shown_errors, through_app,
+    today,
+)
+from workbench import catalog, definition, forecast, history, store
 from workbench.definition import Definition
-from workbench.errors import WorkbenchError
 
 through_app()
 
 LISTED = 200
+CHARTED = 40  # bars beyond this many segments are unreadable
+CHANNELS = (("members", "#bbb"), ("e-mail reachable", "#1f77b4"),
+            ("phone reachable", "#2ca02c"), ("not reachable (at least)", "#d62728"))
 
 
 def channel_table(con, defns: list[Definition], as_of) -> pd.DataFrame:
-    rows = []
-    for d in defns:
-        try:
-            c = evaluator.channel_counts(con, d, as_of=as_of, resolver=library())
-        except WorkbenchError as err:
-            rows.append({"segment": d.id, "members": None, "problem": str(err)})
-            continue
-        rows.append({"segment": d.id, "members": c.total,
-                     "e-mail reachable": c.email_reachable,
-                     "phone reachable": c.phone_reachable,
-                     # channel_counts counts each channel on its own; nobody is
-                     # reachable by neither channel unless both miss them, so
-                     # total - e-mail - phone is a lower bound of "neither".
-                     "not reachable (at least)": max(
-                         0, c.total - c.email_reachable - c.phone_reachable),
-                     "problem": ""})
-    return pd.DataFrame(rows)
+    """One row per segment, counted once per data, definitions and day."""
+    # A segment's count depends on what it references, so every definition's
+    # text is part of the key.
+    texts = tuple(x for d in defns for x in (d.id, definition.to_json(d)))
+    stamp = json.dumps(store.fingerprint(con), sort_keys=True)
+    return pd.DataFrame(cached_channel_rows(db_path(), stamp, texts, as_of))
 
 
-def channel_figure(table: pd.DataFrame) -> go.Figure:
-    table = table.dropna(subset=["members"]).sort_values("members", ascending=False)
+def channel_figure(table: pd.DataFrame, shown: int = CHARTED) -> go.Figure:
+    """Horizontal bars, largest segment on top, legend above the plot."""
+    table = (table.dropna(subset=["members"])
+             .sort_values("members", ascending=False).head(shown)
+             .iloc[::-1])  # plotly draws the first row at the bottom
     fig = go.Figure()
-    for column, color in (("members", "#bbb"), ("e-mail reachable", "#1f77b4"),
-                          ("phone reachable", "#2ca02c"),
-                          ("not reachable (at least)", "#d62728")):
-        fig.add_trace(go.Bar(x=table["segment"], y=table[column], name=column,
-                             marker_color=color))
-    fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=10, b=10),
-                      legend=dict(orientation="h"))
+    for column, color in CHANNELS:
+        fig.add_trace(go.Bar(y=table["segment"], x=table[column], name=column,
+                             orientation="h", marker_color=color))
+    fig.update_layout(barmode="group", height=140 + 28 * max(len(table), 1),
+                      margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0,
+                                  xanchor="left", x=0),
+                      yaxis=dict(automargin=True), xaxis=dict(title="records"))
     return fig
 
 
 def show_sizes(con, defns: list[Definition], as_of) -> None:
     st.subheader("All saved segments")
     table = channel_table(con, defns, as_of)
+    counted = int(table["members"].notna().sum()) if "members" in table else 0
+    if counted > CHARTED:
+        st.caption(f"The chart shows the {CHARTED} largest of {counted} segments; "
+                   "the table below lists them all.")
     st.plotly_chart(channel_figure(table), key="sizes_channels")
     st.caption("Reachable by e-mail: a valid address and no e-mail opt-out; by "
                "phone: a phone and no phone opt-out (for companies, through any of "
                "their contacts). The channels overlap, so \"not reachable\" is shown "
                "as a lower bound: members minus both reachable counts, at least 0. "
                "It is exact when nobody is reachable by both.")
-    st.dataframe(table, hide_index=True, key="sizes_table")
+    st.dataframe(table, hide_index=True, key="sizes_table",
+                 column_config={c: st.column_config.NumberColumn(c, format="%d")
+                                for c, _ in CHANNELS})
 
 
 def history_figure(h: history.History, result: forecast.SegmentForecast | None):
@@ -100,18 +105,22 @@ def show_history(con, defns: list[Definition], now) -> None:
         "Leave out records created after each date", value=True, key="sizes_existing",
         help="Off: each point equals the segment's count as of that date on today's "
              "data, including records created later.")
-    h = history.history(con, defn, history.date_series(start, end, every),
+    # Anchored at To: the forecast starts from the last point.
+    h = history.history(con, defn, history.date_series(start, end, every,
+                                                       anchor="end"),
                         resolver=library(), existing_only=existing_only)
     how = ("by intervals, one query" if h.path == "interval"
            else f"one evaluation per date ({h.reason})")
-    st.caption(f"{len(h.dates)} dates computed {how} in {h.seconds:.2f} s. Past "
+    st.caption(f"{len(h.dates)} dates, every {every} back from {end} (the forecast "
+               f"starts there), computed {how} in {h.seconds:.2f} s. Past "
                "sizes use today's data: field values are today's, records created "
                "later are left out only if the box above is ticked.")
 
     p1, p2, p3 = st.columns(3)
     periods = p1.number_input("Periods ahead", 1, 104, 8, key="sizes_periods")
-    model = p2.radio("Model", tuple(forecast.MODELS), horizontal=True,
-                     key="sizes_model")
+    model = p2.selectbox("Model", tuple(forecast.MODELS), key="sizes_model",
+                         format_func=lambda m: "auto: the best on the backtest"
+                         if m == "auto" else m)
     level = p3.slider("Interval", 0.5, 0.99, 0.9, 0.01, key="sizes_level")
     result = None
     try:
@@ -120,27 +129,57 @@ def show_history(con, defns: list[Definition], now) -> None:
     except forecast.ForecastError as err:
         st.info(f"No forecast: {err}")
     st.plotly_chart(history_figure(h, result), key="sizes_history_chart")
-    st.dataframe(h.frame(), hide_index=True, key="sizes_history_table")
+    st.dataframe(h.table(), hide_index=True, key="sizes_history_table",
+                 column_config={"Date": st.column_config.DateColumn(
+                     "Date", format="YYYY-MM-DD")})
     if result is not None:
         show_forecast(result)
 
 
 def show_forecast(result: forecast.SegmentForecast) -> None:
-    st.caption(f"Forecast: {result.fit.description}. \"If nothing new happens\" is "
-               "exact: the size at each future date from today's data, so records "
-               "whose dates cross a window edge move in or out on that day.")
-    st.dataframe(result.frame(), hide_index=True, key="sizes_forecast_table")
-    test = result.backtest
+    fit, test, choice = result.fit, result.backtest, result.choice
+    why = ""
+    if choice is not None and choice.reason != "asked for":
+        why = f" Model **{fit.model}**, chosen for the {choice.reason}."
+    st.markdown(f"Forecast: {fit.description}.{why} " + (
+        "" if test is None else f"The interval held {coverage(test)}."))
+    st.caption(f"Clamped to 0 to {fit.cap:,.0f} (every record of the entity). "
+               "\"If nothing new happens\" is exact: the size at each future date "
+               "from today's data, so records whose dates cross a window edge move "
+               "in or out on that day.")
+    st.dataframe(result.table(), hide_index=True, key="sizes_forecast_table",
+                 column_config={"Date": st.column_config.DateColumn(
+                     "Date", format="YYYY-MM-DD")})
     if test is None:
         st.info("The history is too short for a backtest.")
         return
     a, b, c = st.columns(3)
     a.metric("Backtest MAE", f"{test.mae:,.1f}")
     b.metric("Backtest MAPE", "n/a" if test.mape is None else f"{test.mape:.1f}%")
-    c.metric("Inside the interval", f"{test.covered} of {test.holdout}")
+    c.metric("Inside the interval", f"{test.covered} of {test.holdout}", help=(
+        "Backtest values inside the model's own interval"
+        + ("" if test.widened == 1 else f"; {test.covered_widened} of "
+           f"{test.holdout} inside the interval widened ×{test.widened:.1f}")))
     st.caption(f"Fitted without the last {test.holdout} points, then compared with "
-               "them.")
-    st.dataframe(test.frame, hide_index=True, key="sizes_backtest_table")
+               "them. The model was chosen and its interval calibrated on these "
+               "same points, so they flatter it somewhat.")
+    st.dataframe(test.table(), hide_index=True, key="sizes_backtest_table",
+                 column_config={"Date": st.column_config.DateColumn(
+                     "Date", format="YYYY-MM-DD")})
+    if choice is not None and len(choice.candidates) > 1:
+        st.dataframe(choice.candidates.rename(columns={
+            "model": "Model", "mae": "Backtest MAE", "mape": "MAPE %",
+            "covered": "Inside own interval", "holdout": "Points held out"}).round(1),
+            hide_index=True, key="sizes_candidates")
+
+
+def coverage(test: forecast.Backtest) -> str:
+    """How many held-out values the interval held, before and after widening."""
+    own = f"{test.covered} of {test.holdout} backtest values"
+    if test.widened == 1:
+        return own
+    return (f"{own} before it was widened ×{test.widened:.1f}, "
+            f"{test.covered_widened} of {test.holdout} after")
 
 
 def show_movement(con, defns: list[Definition], now) -> None:

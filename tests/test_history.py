@@ -162,11 +162,56 @@ def test_entered_left_are_the_set_differences_of_members(con, lib):
     assert move.stayed == len(first & second)
 
 
-def test_date_series_ends_at_the_last_day_and_clips_month_ends():
-    days = history.date_series(date(2025, 12, 1), date(2026, 3, 31), "month")
+def test_date_series_anchored_at_the_end_ends_there_and_clips_month_ends():
+    days = history.date_series(date(2025, 12, 1), date(2026, 3, 31), "month",
+                               anchor="end")
 
     assert days == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28),
                     date(2026, 3, 31)]
+
+
+@pytest.mark.parametrize("every, expected", [
+    pytest.param("month", [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)],
+                 id="month"),
+    pytest.param("week", [date(2026, 9, 1), date(2026, 9, 8), date(2026, 9, 15),
+                          date(2026, 9, 22), date(2026, 9, 29), date(2026, 10, 6),
+                          date(2026, 10, 13), date(2026, 10, 20),
+                          date(2026, 10, 27), date(2026, 11, 3)], id="week"),
+])
+def test_date_series_starts_on_the_requested_first_day(every, expected):
+    days = history.date_series(date(2026, 9, 1), date(2026, 11, 4), every)
+
+    assert days == expected
+
+
+def test_month_steps_from_a_month_end_keep_the_day_where_it_exists():
+    days = history.date_series(date(2026, 1, 31), date(2026, 4, 30), "month")
+
+    assert days == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31),
+                    date(2026, 4, 30)]
+
+
+@pytest.mark.parametrize("start, end", [
+    pytest.param(date(1, 1, 1), date(2026, 1, 1), id="year-1"),
+    pytest.param(date(2026, 1, 1), date(9999, 12, 31), id="year-9999"),
+])
+def test_date_series_refuses_days_far_off_with_the_supported_range(start, end):
+    with pytest.raises(history.HistoryError, match="outside the supported range"):
+        history.date_series(start, end, "month")
+
+
+def test_history_table_shows_days_whole_sizes_and_blank_unknown_moves(con, lib):
+    h = history.history(con, lib.load("active-buyers"),
+                        [AS_OF - timedelta(weeks=1), AS_OF], resolver=lib)
+
+    table = h.table()
+
+    assert list(table.columns) == ["Date", "Size", "Entered since the previous date",
+                                   "Left since the previous date"]
+    assert list(table["Date"]) == [AS_OF - timedelta(weeks=1), AS_OF]
+    assert table["Size"].dtype.kind == "i"
+    assert table.iloc[0, 2:].tolist() == ["", ""]
+    assert table.iloc[1, 2] == f"{h.entered[1]:,}"
 
 
 def test_history_refuses_a_range_that_ends_before_it_starts():

@@ -4,10 +4,13 @@
     python -m workbench history  SEGMENT.json --db PATH --from D --to D
                                  [--every day|week|month] [--all-records] [--json]
     python -m workbench forecast SEGMENT.json --db PATH --periods N
-                                 [--from D] [--to D] [--every ...] [--model linear|holt]
+                                 [--from D] [--to D] [--every ...]
+                                 [--model auto|linear|holt|damped|drift]
 
 They call the same functions as the Overlap and Sizes pages, so a number
-printed here is the number the page shows.
+printed here is the number the page shows. ``history`` starts at ``--from``
+and steps forward; ``forecast`` (like the Sizes page) ends its history at
+``--to`` and steps back, so the forecast starts from that day.
 """
 
 from __future__ import annotations
@@ -27,9 +30,27 @@ from workbench.definition import DirectoryResolver
 
 def _day(text: str, flag: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{flag} expects a date YYYY-MM-DD, got {text!r}") from None
+    return _in_range(day, flag)
+
+
+def _in_range(day: date, flag: str) -> date:
+    try:
+        return history.check_day(day, flag)
+    except history.HistoryError as err:
+        raise UsageError(str(err)) from None
+
+
+def _periods(text: str) -> int:
+    """argparse type of --periods: a whole number from 1 to MAX_PERIODS."""
+    try:
+        return forecast.check_periods(int(text))
+    except (ValueError, forecast.ForecastError):
+        raise argparse.ArgumentTypeError(
+            f"a whole number of steps from 1 to {forecast.MAX_PERIODS}, "
+            f"got {text!r}") from None
 
 
 def _resolver(args: argparse.Namespace, first: str) -> DirectoryResolver:
@@ -40,13 +61,13 @@ def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
     if as_json:
         print(frame.to_json(orient="records", date_format="iso", force_ascii=False))
     else:
-        print(frame.to_string(index=False))
+        print(frame.to_string(index=False, na_rep="-"))
 
 
 def cmd_overlap(args: argparse.Namespace) -> int:
     defns = [definition.load(p) for p in args.segment]
     con = _open_db(args)
-    as_of = _as_of(args, con)
+    as_of = _in_range(_as_of(args, con), "--as-of")
     result = overlap.overlap(con, defns, as_of=as_of,
                              resolver=_resolver(args, args.segment[0]))
     if args.json:
@@ -74,12 +95,13 @@ def cmd_overlap(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history(args: argparse.Namespace):
+def _history(args: argparse.Namespace, anchor: str = "start"):
     defn = definition.load(args.segment)
     con = _open_db(args)
-    end = _day(args.to, "--to") if args.to else _as_of(args, con)
+    end = _day(args.to, "--to") if args.to else _in_range(_as_of(args, con),
+                                                             "--as-of")
     start = _day(args.start, "--from") if args.start else end - timedelta(days=364)
-    dates = history.date_series(start, end, args.every)
+    dates = history.date_series(start, end, args.every, anchor=anchor)
     resolver = _resolver(args, args.segment)
     h = history.history(con, defn, dates, resolver=resolver,
                         existing_only=not args.all_records)
@@ -88,7 +110,8 @@ def _history(args: argparse.Namespace):
 
 def cmd_history(args: argparse.Namespace) -> int:
     defn, _, _, h = _history(args)
-    frame = h.frame().assign(date=lambda f: f["date"].dt.date)
+    frame = h.frame().assign(date=lambda f: f["date"].dt.date).astype(
+        {"entered": "Int64", "left": "Int64"})
     if args.json:
         print(json.dumps({"segment": defn.id, "path": h.path, "reason": h.reason,
                           "existing_only": h.existing_only,
@@ -108,29 +131,48 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    defn, con, resolver, h = _history(args)
+    defn, con, resolver, h = _history(args, anchor="end")
     result = forecast.forecast(con, defn, h, args.periods, every=args.every,
                                resolver=resolver, model=args.model, level=args.level)
     frame = result.frame().assign(date=lambda f: f["date"].dt.strftime("%Y-%m-%d"))
-    test = result.backtest
+    test, choice = result.backtest, result.choice
     if args.json:
-        out = {"segment": defn.id, "model": result.fit.description,
+        out = {"segment": defn.id, "model": result.fit.model,
+               "description": result.fit.description,
+               "chosen_because": choice.reason if choice else None,
+               "candidates": [] if choice is None else json.loads(
+                   choice.candidates.to_json(orient="records")),
+               "level": result.fit.level, "widened": result.fit.widened,
+               "cap": result.fit.cap,
                "forecast": json.loads(frame.to_json(orient="records",
                                                     date_format="iso")),
                "backtest": None if test is None else {
                    "holdout": test.holdout, "mae": test.mae, "mape": test.mape,
-                   "covered": test.covered}}
+                   "covered": test.covered, "covered_widened": test.covered_widened}}
         print(json.dumps(out, ensure_ascii=False))
         return 0
     print(f"{defn.id}: {result.fit.description}; history of {len(h.dates)} points "
-          f"({h.path} path)")
-    _print_frame(frame.round(1), False)
-    print("known = size if no new record or event arrives (from today's data)")
+          f"({h.path} path), {h.dates[0]} to {h.dates[-1]}")
+    if choice is not None and args.model == "auto":
+        print(f"model: {result.fit.model}, chosen for the {choice.reason}")
+    _print_frame(frame.round(0).astype({c: "Int64" for c in (
+        "mean", "lower", "upper", "known", "known_entered", "known_left")}), False)
+    print("known = size if no new record or event arrives (from today's data); "
+          f"clamped to 0..{result.fit.cap:,.0f} {defn.entity}")
     if test is not None:
         mape = "n/a" if test.mape is None else f"{test.mape:.1f}%"
         print(f"backtest on the last {test.holdout} points: MAE {test.mae:.1f}, "
-              f"MAPE {mape}, {test.covered} of {test.holdout} inside the interval")
+              f"MAPE {mape}, {_coverage(test)}")
     return 0
+
+
+def _coverage(test: forecast.Backtest) -> str:
+    """How many held-out actual values the interval held, before and after widening."""
+    own = f"{test.covered} of {test.holdout} inside the model's own interval"
+    if test.widened == 1.0:
+        return own
+    return (f"{own}, {test.covered_widened} of {test.holdout} inside the interval "
+            f"widened ×{test.widened:.1f}")
 
 
 def register_cli(sub: argparse._SubParsersAction) -> None:
@@ -148,8 +190,10 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=help_)
         p.add_argument("segment", help="segment definition (JSON file)")
         p.add_argument("--db", required=True, help="workbench database file")
-        p.add_argument("--from", dest="start", help="first day (default: a year "
-                       "before --to)")
+        p.add_argument("--from", dest="start", help=(
+            "first day (default: a year before --to); history starts here"
+            if name == "history" else "earliest day of the history (default: a "
+            "year before --to); the history ends at --to and steps back from it"))
         p.add_argument("--to", help="last day (default: today)")
         p.add_argument("--as-of", help=argparse.SUPPRESS)
         p.add_argument("--every", choices=("day", "week", "month"), default="week")
@@ -159,7 +203,10 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--segments", help="folder of referenced segments")
         p.add_argument("--json", action="store_true", help="one JSON object")
         p.set_defaults(run=fn)
-    p.add_argument("--periods", type=int, required=True, help="steps to forecast")
-    p.add_argument("--model", choices=tuple(forecast.MODELS), default="linear")
+    p.add_argument("--periods", type=_periods, required=True,
+                   help=f"steps to forecast, 1 to {forecast.MAX_PERIODS}")
+    p.add_argument("--model", choices=tuple(forecast.MODELS), default="auto",
+                   help="auto (default): the candidate with the lowest backtest "
+                   "error; or linear, holt, damped, drift")
     p.add_argument("--level", type=float, default=0.9,
                    help="coverage of the prediction interval (default 0.9)")

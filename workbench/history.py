@@ -85,6 +85,10 @@ HistoryPath = Literal["interval", "batch"]
 RELATIVE_OPS: Final = ("in_last_days", "more_than_days_ago", "exactly_days_ago")
 TIME_OPS: Final = RELATIVE_OPS + ("changed_in_last_days",)
 MAX_DATES: Final = 3660
+# Dates analysis accepts: wide for any CRM, far enough from the calendar's
+# ends (years 1 and 9999) that a year back or a forecast ahead stays inside.
+FIRST_DAY: Final = date(1900, 1, 1)
+LAST_DAY: Final = date(2199, 12, 31)
 
 
 class HistoryError(WorkbenchError, ValueError):
@@ -99,42 +103,70 @@ class _NotInterval(Exception):
 # Dates
 
 
-def date_series(start: date, end: date, every: Every = "week") -> list[date]:
-    """Dates from ``start`` to ``end`` every day, week or month, ending at ``end``.
+def check_day(day: date, what: str = "date") -> date:
+    """``day`` if it lies in the range analysis supports, else a HistoryError.
 
-    The series is anchored at ``end`` (usually today), so the last point is
-    the present and steps are regular for forecasting.
+    Histories step back a year and forecasts step ahead up to ten years, so
+    days far from the present (``0001-01-01``, ``9999-12-31``) are refused
+    here rather than overflowing the calendar in the middle of a step.
+    """
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HistoryError(f"{what} {day} is outside the supported range "
+                           f"{FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def step(day: date, every: Every, k: int) -> date:
+    """``day`` moved ``k`` steps (negative: back); month ends are clipped.
+
+    >>> step(date(2026, 1, 31), "month", 1)
+    datetime.date(2026, 2, 28)
+    """
+    if every == "day":
+        return day + timedelta(days=k)
+    if every == "week":
+        return day + timedelta(weeks=k)
+    month = day.year * 12 + day.month - 1 + k
+    year, month = divmod(month, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def date_series(start: date, end: date, every: Every = "week",
+                anchor: Literal["start", "end"] = "start") -> list[date]:
+    """Dates from ``start`` to ``end`` every day, week or month.
+
+    With ``anchor="start"`` (the default) the first date is ``start`` and
+    the last is the last step on or before ``end``. With ``anchor="end"``
+    the last date is ``end`` (usually today) and the series steps back, the
+    first date being the first step on or after ``start``: a forecast needs
+    the present as its last point. A month step keeps the anchor's day,
+    clipped to the month's end.
 
     >>> date_series(date(2026, 1, 1), date(2026, 1, 20), "week")
+    [datetime.date(2026, 1, 1), datetime.date(2026, 1, 8), datetime.date(2026, 1, 15)]
+    >>> date_series(date(2026, 1, 1), date(2026, 1, 20), "week", anchor="end")
     [datetime.date(2026, 1, 6), datetime.date(2026, 1, 13), datetime.date(2026, 1, 20)]
     """
+    check_day(start, "the first day")
+    check_day(end, "the last day")
     if start > end:
         raise HistoryError(f"the range starts after it ends: {start} > {end}")
     if every not in ("day", "week", "month"):
         raise HistoryError(f'every is "day", "week" or "month", got {every!r}')
+    if anchor not in ("start", "end"):
+        raise HistoryError(f'anchor is "start" or "end", got {anchor!r}')
     out: list[date] = []
-    k = 0
-    while True:
-        d = _step_back(end, every, k)
-        if d < start:
+    sign, origin = (1, start) if anchor == "start" else (-1, end)
+    for k in range(MAX_DATES + 1):
+        d = step(origin, every, sign * k)
+        if not start <= d <= end:
             break
         out.append(d)
-        k += 1
-        if k > MAX_DATES:
-            raise HistoryError(f"more than {MAX_DATES} dates from {start} to {end} "
-                               f"every {every}; choose a longer step")
-    return out[::-1]
-
-
-def _step_back(end: date, every: Every, k: int) -> date:
-    if every == "day":
-        return end - timedelta(days=k)
-    if every == "week":
-        return end - timedelta(weeks=k)
-    month = end.year * 12 + end.month - 1 - k
-    year, month = divmod(month, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(end.day, last))
+    else:
+        raise HistoryError(f"more than {MAX_DATES} dates from {start} to {end} "
+                           f"every {every}; choose a longer step")
+    return out if anchor == "start" else out[::-1]
 
 
 # --------------------------------------------------------------------------
@@ -508,6 +540,20 @@ class History:
         return pd.DataFrame({"date": pd.to_datetime(self.dates), "size": self.sizes,
                              "entered": self.entered, "left": self.left})
 
+    def table(self) -> pd.DataFrame:
+        """The sizes for display: days, whole numbers, plain labels.
+
+        Moves are text ("" where none is known: the first date, and every
+        date on the batch path), so an unknown move shows blank, not None;
+        on the batch path the two move columns are left out.
+        """
+        frame = pd.DataFrame({"Date": list(self.dates), "Size": list(self.sizes)})
+        if self.path == "batch":
+            return frame
+        moves = lambda xs: ["" if x is None else f"{x:,}" for x in xs]  # noqa: E731
+        return frame.assign(**{"Entered since the previous date": moves(self.entered),
+                               "Left since the previous date": moves(self.left)})
+
 
 def _interval_history(con: duckdb.DuckDBPyConnection, plan: _Plan, defn: Definition,
                       dates: list[date]) -> tuple[list[int], list, list]:
@@ -570,6 +616,8 @@ def history(con: duckdb.DuckDBPyConnection, defn: Definition, dates: list[date],
     if not dates:
         raise HistoryError("history needs at least one date")
     dates = sorted(set(dates))
+    check_day(dates[0], "the first date")
+    check_day(dates[-1], "the last date")
     started = time.perf_counter()
     path, reason = "batch", "asked for"
     plan = None
