@@ -157,8 +157,10 @@ def header() -> None:
 
 
 def top_bar() -> None:
-    cols = st.columns([4, 2, 2, 2, 3], vertical_alignment="bottom")
+    cols = st.columns([6, 1.2, 1.2, 1.6, 3], vertical_alignment="bottom")
+    names = {d.id: d.name for d in library().load_all()[0]}
     cols[0].selectbox("Saved segment", library().ids(), index=None,
+                      format_func=lambda i: f"{names[i]} ({i})" if i in names else i,
                       key="builder_open_pick", placeholder="Pick one to open")
     cols[1].button("Open", key="builder_open", on_click=on_open)
     cols[2].button("New", key="builder_new", on_click=on_new)
@@ -181,6 +183,9 @@ def top_bar() -> None:
 @forms.safe
 def on_save() -> None:
     d = session.draft()
+    problem = bs.id_problem(d.get("id"))
+    if problem:  # the id is a file name: checked before any file is looked at
+        raise bs.BuilderError(f"Id: {problem}")
     lib = library()
     defn = bs.definition_for_save(d)
     loaded = st.session_state.get(session.LOADED_ID)
@@ -231,7 +236,12 @@ def save_panel() -> None:
     cols = st.columns(2)
     cols[0].text_input("Name", key="builder_name", on_change=on_name)
     cols[1].text_input("Id (file name)", key="builder_id", on_change=on_header,
-                       args=("id",), help="Lower-case letters, digits, - and _.")
+                       args=("id",),
+                       help="Lower-case letters, digits, - and _; at most "
+                            f"{bs.ID_MAX_LENGTH}.")
+    problem = bs.id_problem(d.get("id")) if d.get("id") else None
+    if problem:
+        cols[1].error(f"Id: {problem}", icon=":material/error:")
     st.text_area("Description", key="builder_description", on_change=on_header,
                  args=("description",), height=68)
     st.radio("Mode", ["dynamic", "static"], key="builder_mode", horizontal=True,
@@ -244,7 +254,8 @@ def save_panel() -> None:
                    f"{snap.get('as_of')}.")
         st.checkbox("Refresh the snapshot on save", key="builder_refresh_snapshot")
     loaded = st.session_state.get(session.LOADED_ID)
-    if d.get("id") and d.get("id") != loaded and library().exists(d["id"]):
+    if d.get("id") and not problem and d["id"] != loaded and \
+            library().exists(d["id"]):
         st.checkbox(f'Overwrite it: "{d["id"]}" is already saved',
                     key="builder_overwrite")
     st.button("Save", key="builder_save", type="primary", on_click=on_save)
@@ -266,7 +277,9 @@ with shown_errors("The builder"):
     live = bs.live_definition(session.draft(), library(), as_of())
     for message in live.problems.get((), []):
         st.warning(message)
-    form, results = st.columns([3, 2], gap="large")
+    st.subheader("Live size")
+    feedback.size(con, live, library(), as_of())
+    form, results = st.columns([3, 2], gap="medium")
     with form:
         st.subheader("Include")
         src = catalog.source(session.draft()["entity"])
@@ -277,6 +290,6 @@ with shown_errors("The builder"):
         forms.exclusions(live.problems)
         save_panel()
     with results:
-        st.subheader("Live size")
         feedback.feedback(con, live, library(), as_of())
-        feedback.explain(con, live, library(), as_of())
+    feedback.sample(con, live, library(), as_of())
+    feedback.explain(con, live, library(), as_of())

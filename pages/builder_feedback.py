@@ -3,6 +3,11 @@
 Everything here evaluates ``Live.definition``: the draft without its
 unfinished conditions, as a dynamic segment, so a static segment's logic is
 counted on today's data while its stored snapshot stays as it is.
+
+The page lays it out in three places: the size in a row across the page
+above the forms (``size``), narrowing, words and SQL beside the forms
+(``feedback``), and the sample with "explain a record" below them
+(``sample`` and ``explain``), where a table of records has the width it needs.
 """
 
 from __future__ import annotations
@@ -26,18 +31,19 @@ KEY_FIELDS = {
     "leads": ["id", "name", "email", "phone", "status", "source", "city"],
 }
 SAMPLE = "builder_sample_ids"  # ids of the sample shown, for the explain picker
+COUNT_WIDTH = 90  # px of a count column: "1,234,567" and its header
+STEP_WIDTH = 120  # px of a step column: "exclude[0].any[1]"
+REACHABLE = "A valid {} and no opt-out from that channel."
 
 
 def feedback(con: duckdb.DuckDBPyConnection, live: Live, lib: Resolver,
              as_of: date) -> None:
+    """Narrowing, the segment in words and its SQL, for the column beside the forms."""
     defn = live.definition
-    size(con, defn, lib, as_of, unfinished=len(live.problems))
     with shown_errors("Counting per condition"):
         narrowing(con, defn, lib, as_of)
     st.markdown("**In words**")
     st.text("\n".join(describe(defn)))
-    with shown_errors("Listing members"):
-        sample(con, defn, lib, as_of)
     with st.expander("SQL"):
         with shown_errors("Compiling"):
             compiled = compiler.compile_members(defn, as_of, lib)
@@ -47,16 +53,21 @@ def feedback(con: duckdb.DuckDBPyConnection, live: Live, lib: Resolver,
             st.json(compiled.params, expanded=False)
 
 
-def size(con: duckdb.DuckDBPyConnection, defn: Definition, lib: Resolver,
-         as_of: date, *, unfinished: int) -> None:
+def size(con: duckdb.DuckDBPyConnection, live: Live, lib: Resolver,
+         as_of: date) -> None:
+    """Members and what each channel reaches, one metric beside the other."""
+    unfinished = len(live.problems)
     with shown_errors("Counting"):
-        counts = evaluator.channel_counts(con, defn, as_of=as_of, resolver=lib)
-        st.metric("Members", f"{counts.total:,}")
-        cols = st.columns(4)
-        cols[0].metric("With e-mail", f"{counts.with_email:,}")
-        cols[1].metric("With phone", f"{counts.with_phone:,}")
-        cols[2].metric("E-mail reachable", f"{counts.email_reachable:,}")
-        cols[3].metric("Phone reachable", f"{counts.phone_reachable:,}")
+        counts = evaluator.channel_counts(con, live.definition, as_of=as_of,
+                                          resolver=lib)
+        row = st.container(horizontal=True, gap="small", key="builder_size")
+        row.metric("Members", f"{counts.total:,}", border=True)
+        row.metric("With e-mail", f"{counts.with_email:,}", border=True)
+        row.metric("With phone", f"{counts.with_phone:,}", border=True)
+        row.metric("E-mail reachable", f"{counts.email_reachable:,}", border=True,
+                   help=REACHABLE.format("e-mail address"))
+        row.metric("Phone reachable", f"{counts.phone_reachable:,}", border=True,
+                   help=REACHABLE.format("phone number"))
     if unfinished:
         st.info(f"{unfinished} unfinished condition{'s' if unfinished > 1 else ''} "
                 "left out of the count; marked in the form.")
@@ -67,18 +78,31 @@ def narrowing(con: duckdb.DuckDBPyConnection, defn: Definition, lib: Resolver,
     steps = evaluator.condition_counts(con, defn, as_of=as_of, resolver=lib)
     st.markdown("**Narrowing**: how many remain after each step, and how many "
                 "each condition alone keeps")
-    frame = pd.DataFrame([{"step": s.path, "condition": s.text, "alone": s.alone,
-                           "remaining": s.remaining} for s in steps])
-    st.dataframe(frame, hide_index=True, key="builder_narrowing")
+    frame = pd.DataFrame([{"step": s.path, "remaining": s.remaining, "alone": s.alone,
+                           "condition": s.text} for s in steps])
+    st.dataframe(frame, hide_index=True, key="builder_narrowing", column_config={
+        "step": st.column_config.TextColumn(width=STEP_WIDTH),
+        "remaining": count_column("Records left after this step and those above"),
+        "alone": count_column("Records this condition keeps on its own"),
+        "condition": st.column_config.TextColumn("in words", width="large")})
 
 
-def sample(con: duckdb.DuckDBPyConnection, defn: Definition, lib: Resolver,
+def count_column(help_: str) -> dict:
+    return st.column_config.NumberColumn(width=COUNT_WIDTH, format="localized",
+                                         help=help_)
+
+
+def sample(con: duckdb.DuckDBPyConnection, live: Live, lib: Resolver,
            as_of: date) -> None:
-    frame = evaluator.members(con, defn, as_of=as_of, resolver=lib, limit=SAMPLE_SIZE,
-                              columns=KEY_FIELDS.get(defn.entity))
-    st.session_state[SAMPLE] = [int(i) for i in frame["id"]]
+    """The first members by id; their ids feed the explain picker."""
+    defn = live.definition
     st.markdown(f"**Sample of members** (first {SAMPLE_SIZE} by id)")
-    st.dataframe(frame, hide_index=True, key="builder_sample")
+    with shown_errors("Listing members"):
+        frame = evaluator.members(con, defn, as_of=as_of, resolver=lib,
+                                  limit=SAMPLE_SIZE,
+                                  columns=KEY_FIELDS.get(defn.entity))
+        st.session_state[SAMPLE] = [int(i) for i in frame["id"]]
+        st.dataframe(frame, hide_index=True, key="builder_sample")
 
 
 def explain(con: duckdb.DuckDBPyConnection, live: Live, lib: Resolver,
@@ -107,11 +131,16 @@ def show_explanation(con: duckdb.DuckDBPyConnection, defn: Definition, record_id
     verdict = "is a member" if result.member else "is not a member"
     st.write(f"Record {record_id} {verdict} as of {as_of.isoformat()}.")
     if result.verdicts:
-        st.dataframe(pd.DataFrame([{"condition": v.path, "in words": v.text,
-                                    "met": "met" if v.met else "not met",
-                                    "seen": "" if v.seen is None else str(v.seen)}
-                                   for v in result.verdicts]),
-                     hide_index=True, key="builder_explain_table")
+        frame = pd.DataFrame([{"condition": v.path,
+                               "met": "met" if v.met else "not met",
+                               "seen": "" if v.seen is None else str(v.seen),
+                               "in words": v.text} for v in result.verdicts])
+        st.dataframe(frame, hide_index=True, key="builder_explain_table",
+                     column_config={
+                         "condition": st.column_config.TextColumn(width=STEP_WIDTH),
+                         "met": st.column_config.TextColumn(width="small"),
+                         "seen": st.column_config.TextColumn(width="medium"),
+                         "in words": st.column_config.TextColumn(width="large")})
     words = {v.path: v.text for v in result.verdicts}
     for path in result.excluded_by:
         st.write(f"Removed by exclusion {path}: {words.get(path, 'a group')}.")

@@ -11,8 +11,10 @@ to, so changing a field starts its operator and value afresh.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -26,6 +28,11 @@ from workbench.errors import WorkbenchError
 logger = logging.getLogger(__name__)
 
 FLASH = "builder_flash"  # (kind, message) shown once at the top of the page
+# Groups and related conditions are boxed, and so indented, this many levels
+# deep; deeper ones are drawn flat with a level marker, so ten nested groups
+# leave the innermost conditions as wide as the fourth level's.
+BOXED_LEVELS = 3
+WIDE_VALUES = ("list", "pair")  # value widgets drawn on a row of their own
 
 
 def pkey(path: bs.Path) -> str:
@@ -81,9 +88,7 @@ def new_node(kind: str, group_path: bs.Path) -> dict[str, Any]:
         return bs.blank_related(src)
     if kind == "add_group":
         return bs.blank_group("all")
-    d = session.draft()
-    choices = segment_choices(d)
-    return {"segment": choices[0] if choices else ""}
+    return {"segment": None}  # unfinished, and left out of the count, until chosen
 
 
 @safe
@@ -252,6 +257,7 @@ def list_widget(path: bs.Path, value: Any, type_: str, choices: tuple[str, str],
     options = list(counts) + [str(v) for v in current if str(v) not in counts]
     st.multiselect("Values", options, default=[str(v) for v in current], key=key,
                    accept_new_options=True, format_func=_counted(counts),
+                   wrap=True,
                    on_change=on_value, args=(path, key, read_plain),
                    placeholder="Pick or type values")
 
@@ -294,31 +300,34 @@ def field_condition(path: bs.Path, node: dict, src: Source) -> None:
     names = list(src.field_names)
     field = node.get("field") if node.get("field") in names else names[0]
     fld = src.field(field)
-    cols = st.columns([3, 3, 4] + CONTROL_WIDTHS, vertical_alignment="bottom")
+    ops = list(fld.operators)
+    op = node.get("op") if node.get("op") in ops else None
+    wide = op is not None and OPERATORS[op].value in WIDE_VALUES
+    spec = [4, 3] if wide else [4, 3, 4]
+    cols = st.columns(spec + CONTROL_WIDTHS, vertical_alignment="bottom")
     cols[0].selectbox(f"{src.label}: field", names, index=names.index(field),
                       format_func=lambda n: src.field(n).label, key=f"{k}:field",
                       on_change=on_field, args=(path, f"{k}:field"))
-    ops = list(fld.operators)
-    op = node.get("op") if node.get("op") in ops else None
     op_key = f"{k}:op:{field}"
     cols[1].selectbox("Operator", ops, index=ops.index(op) if op else None,
                       format_func=lambda o: OPERATORS[o].label, key=op_key,
                       on_change=on_op, args=(path, op_key))
-    with cols[2]:
-        if op is not None:
+    controls(path, cols[len(spec):])
+    if op is not None:
+        with st.container() if wide else cols[2]:
             value_widget(path, node, fld.type, (src.name, field),
                          f"{k}:value:{field}:{op}")
-    controls(path, cols[3:])
 
 
 def related_condition(path: bs.Path, node: dict, src: Source,
-                      problems: dict[bs.Path, list[str]]) -> None:
+                      problems: dict[bs.Path, list[str]], level: int) -> None:
+    """Relation and quantifier, the aggregate under them, then the nested group."""
     k = pkey(path)
     rels = [r.name for r in src.relations]
     relation = node.get("related") if node.get("related") in rels else rels[0]
     target = catalog.source(src.relation(relation).target)
-    with st.container(border=True):
-        cols = st.columns([3, 4, 5] + CONTROL_WIDTHS, vertical_alignment="bottom")
+    with box(level):
+        cols = st.columns([5, 5] + CONTROL_WIDTHS, vertical_alignment="bottom")
         cols[0].selectbox("Related records", rels, index=rels.index(relation),
                           format_func=lambda r: src.relation(r).label,
                           key=f"{k}:relation", on_change=on_relation,
@@ -330,20 +339,19 @@ def related_condition(path: bs.Path, node: dict, src: Source,
                           index=quants.index(quant) if quant else None,
                           format_func=lambda q: QUANTIFIERS[q], key=q_key,
                           on_change=on_quantifier, args=(path, q_key))
-        with cols[2]:
-            if quant not in (None, "exists", "none"):
-                aggregate(path, node, target, f"{k}:{relation}:{quant}")
-        controls(path, cols[3:])
+        controls(path, cols[2:])
+        if quant not in (None, "exists", "none"):
+            aggregate(path, node, target, f"{k}:{relation}:{quant}")
         st.caption(f"…on the same {target.singular}:")
         group(path + ("where",), node.get("where"), target, problems,
-              entity_level=False)
+              entity_level=False, level=level)
 
 
 def aggregate(path: bs.Path, node: dict, target: Source, k: str) -> None:
-    """Field, comparison and value of count / sum / min / max."""
+    """Field, comparison and value of count / sum / min / max, in one row."""
     quant = node["quantifier"]
     field = "count"
-    inner = st.columns(3, vertical_alignment="bottom")
+    inner = st.columns([3, 3, 4], vertical_alignment="bottom")
     if quant != "count":
         names = [f.name for f in bs.aggregate_fields(target, quant)]
         field = node.get("field") if node.get("field") in names else names[0]
@@ -364,33 +372,40 @@ def aggregate(path: bs.Path, node: dict, target: Source, k: str) -> None:
                          f"{k}:value:{field}:{op}")
 
 
-def segment_choices(d: dict) -> list[str]:
-    """Saved segments of the same entity a draft may refer to (not itself)."""
+def segment_choices(d: dict) -> dict[str, str]:
+    """Saved segments of the same entity a draft may refer to (not itself), by id."""
     good, _ = library().load_all()
-    return [s.id for s in good if s.entity == d["entity"] and s.id != d.get("id")]
+    return {s.id: s.name for s in good
+            if s.entity == d["entity"] and s.id != d.get("id")}
 
 
 def segment_condition(path: bs.Path, node: dict) -> None:
     k = pkey(path)
-    choices = segment_choices(session.draft())
+    names = segment_choices(session.draft())
     current = node.get("segment")
-    if current and current not in choices:
+    choices = list(names)
+    if current and current not in names:
         choices.append(current)
     cols = st.columns([10] + CONTROL_WIDTHS, vertical_alignment="bottom")
     cols[0].selectbox("In saved segment", choices,
                       index=choices.index(current) if current in choices else None,
+                      format_func=lambda i: f"{names[i]} ({i})" if i in names else i,
                       key=f"{k}:segment", on_change=on_segment,
-                      args=(path, f"{k}:segment"), placeholder="Pick a segment")
+                      args=(path, f"{k}:segment"), placeholder="choose a segment…")
     controls(path, cols[1:])
 
 
 def node_form(path: bs.Path, node: Any, src: Source,
-              problems: dict[bs.Path, list[str]], *, entity_level: bool) -> None:
-    """One node of the tree, with its problems marked right under it."""
+              problems: dict[bs.Path, list[str]], *, entity_level: bool,
+              level: int) -> None:
+    """One node of the tree, with its problems marked right under it.
+
+    ``level`` counts the groups and related conditions around the node.
+    """
     if bs.is_group(node):
-        group(path, node, src, problems, entity_level=entity_level)
+        group(path, node, src, problems, entity_level=entity_level, level=level + 1)
     elif isinstance(node, dict) and "related" in node:
-        related_condition(path, node, src, problems)
+        related_condition(path, node, src, problems, level + 1)
     elif isinstance(node, dict) and "segment" in node:
         segment_condition(path, node)
     else:
@@ -399,12 +414,33 @@ def node_form(path: bs.Path, node: Any, src: Source,
         st.warning(f"Not counted yet: {message}", icon=":material/edit_note:")
 
 
+@contextmanager
+def box(level: int) -> Iterator[None]:
+    """Around a nested group or related condition at ``level``.
+
+    Boxed (bordered, so indented) down to ``BOXED_LEVELS``; deeper, drawn
+    flat between markers naming the level, so nesting never squeezes the forms.
+    """
+    if level <= BOXED_LEVELS:
+        with st.container(border=True):
+            yield
+        return
+    st.caption(f"{'›' * (level - BOXED_LEVELS)} level {level}",
+               help="Levels below the third are not indented further.")
+    yield
+    st.caption(f"end of level {level}")
+
+
 def group(path: bs.Path, node: dict | None, src: Source,
-          problems: dict[bs.Path, list[str]], *, entity_level: bool) -> None:
-    """A group: its kind, its children (nested groups boxed), and add buttons."""
+          problems: dict[bs.Path, list[str]], *, entity_level: bool,
+          level: int = 0) -> None:
+    """A group: its kind, its children (nested groups boxed), and add buttons.
+
+    ``level`` 0 is the include group; a related condition's group has its level.
+    """
     k = pkey(path)
     nested = isinstance(path[-1], int)
-    with st.container(border=nested):
+    with box(level) if nested else nullcontext():
         if node is not None:
             key = bs.group_key(node)
             cols = st.columns([10] + CONTROL_WIDTHS, vertical_alignment="center")
@@ -416,7 +452,8 @@ def group(path: bs.Path, node: dict | None, src: Source,
             if nested:
                 controls(path, cols[1:])
             for i, child in enumerate(node[key]):
-                node_form(path + (i,), child, src, problems, entity_level=entity_level)
+                node_form(path + (i,), child, src, problems, entity_level=entity_level,
+                          level=level)
         add_buttons(path, src, entity_level=entity_level)
 
 
@@ -442,5 +479,6 @@ def exclusions(problems: dict[bs.Path, list[str]]) -> None:
     for i, node in enumerate(d.get("exclude", [])):
         with st.container(border=True):
             st.caption(f"Minus ({i + 1})")
-            node_form(("exclude", i), node, src, problems, entity_level=True)
+            node_form(("exclude", i), node, src, problems, entity_level=True,
+                      level=1)
     add_buttons(("exclude",), src, entity_level=True)

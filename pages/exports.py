@@ -91,7 +91,9 @@ if not ids:
     st.info("No saved segments yet: save one in the builder first.")
     st.stop()
 
-seg_id = st.selectbox("Segment", ids, key="exports_segment")
+names = {d.id: d.name for d in lib.load_all()[0]}  # a broken file shows its id
+seg_id = st.selectbox("Segment", ids, key="exports_segment",
+                      format_func=lambda i: f"{names[i]} ({i})" if i in names else i)
 left, mid, right = st.columns(3)
 platform = left.radio("Export to", export.PLATFORMS, key="exports_platform",
                       format_func=export.PLATFORM_LABELS.get)

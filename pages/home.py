@@ -23,6 +23,8 @@ with shown_errors("Reading the database"):
     right.metric("Saved segments", len(library().ids()))
     st.markdown(f"**Data from:** {origin}  \n**Database:** `{db_path()}`  \n"
                 f"**Segments folder:** `{library().folder}`")
+    st.caption("The running app holds this database open: command-line runs "
+               "need a copy of it or another `--db`, or they stop at a lock error.")
 
     st.subheader("Tables")
     counts = store.table_counts(con)

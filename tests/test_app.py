@@ -61,6 +61,12 @@ def test_home_shows_tables_time_zone_and_origin(app):
     assert [m.value for m in app.metric if m.label == "Time zone"] == ["Europe/Moscow"]
 
 
+def test_home_says_command_line_runs_need_a_copy_of_the_open_database(app):
+    notes = [c.value for c in app.caption]
+
+    assert any("holds this database open" in n and "--db" in n for n in notes)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_exception(app, page):
     app.switch_page(page).run()

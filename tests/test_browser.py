@@ -25,6 +25,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 900}  # a laptop with the sidebar open
+# Texts of metric labels and values cut short (shown with an ellipsis).
+CUT_METRICS = """() => [...document.querySelectorAll(
+    '[data-testid=stMetricLabel], [data-testid=stMetricLabel] *, '
+    + '[data-testid=stMetricValue], [data-testid=stMetricValue] *')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
 
 
 def browser_or_skip() -> None:
@@ -89,7 +95,7 @@ def test_builder_counts_a_one_condition_segment_in_chromium(server):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport=VIEWPORT)
             page.goto(f"{server}/builder", wait_until="domcontentloaded")
             expect(page.get_by_role("heading", name="Builder")).to_be_visible(
                 timeout=30_000)
@@ -105,5 +111,7 @@ def test_builder_counts_a_one_condition_segment_in_chromium(server):
             expect(members.get_by_test_id("stMetricValue")).to_have_text(
                 "1", timeout=30_000)
             assert page.get_by_test_id("stException").count() == 0
+            assert page.get_by_test_id("stMetric").count() == 5
+            assert page.evaluate(CUT_METRICS) == []
         finally:
             browser.close()

@@ -140,6 +140,30 @@ def test_duplicate_gets_a_free_id_and_drops_the_snapshot():
     assert "snapshot" not in copy
 
 
+def test_duplicate_and_numbered_ids_stay_within_80_characters():
+    long_id = "a" * 80
+
+    copy = bs.duplicate({**bs.new_draft(), "id": long_id}, set())
+    numbered = bs.unique_id(long_id, {long_id})
+
+    assert copy["id"] == "a" * 75 + "-copy"
+    assert numbered == "a" * 78 + "-2"
+    assert bs.id_problem(copy["id"]) is bs.id_problem(numbered) is None
+
+
+@pytest.mark.parametrize("seg_id, problem", [
+    pytest.param("x" * 300, "at most 80 characters; got 300", id="too-long"),
+    pytest.param("VIP 2026", 'lower-case letters, digits, - and _ only; got "VIP 2026"',
+                 id="capitals-and-space"),
+    pytest.param("../etc", 'lower-case letters, digits, - and _ only; got "../etc"',
+                 id="path"),
+    pytest.param("-vip", 'start with a letter or digit; got "-vip"', id="dash-first"),
+    pytest.param("", "give the segment an id (naming it fills one in)", id="empty"),
+])
+def test_id_problem_names_what_is_wrong_with_an_id(seg_id, problem):
+    assert bs.id_problem(seg_id) == problem
+
+
 def test_present_values_counts_values_and_list_elements():
     con = tiny.build()
 
@@ -385,3 +409,59 @@ def test_saving_over_a_newer_version_is_refused_with_the_difference(at, workspac
     assert any("was saved as version" in e.value for e in at.error)
     assert any("Changed by a colleague." in c.value for c in at.code if c.language == "diff")
     assert folder.joinpath("two-capitals.json").read_text(encoding="utf-8") == stored
+
+
+def test_added_saved_segment_waits_unselected_until_one_is_chosen(at):
+    before = members(at)
+
+    at.button(key="b.include:add_segment").click().run()
+
+    assert at.session_state["builder_draft"]["include"]["all"] == [{"segment": None}]
+    assert at.selectbox(key="b.include.0:segment").value is None
+    assert members(at) == before
+    assert any("choose a saved segment" in w.value for w in at.warning)
+    at.selectbox(key="b.include.0:segment").set_value("two-capitals").run()
+    assert members(at) == 2  # Anna in Moscow, Boris in Saint Petersburg
+    assert not any("Not counted" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("bad_id, problem, good_id", [
+    pytest.param("x" * 300, "at most 80 characters; got 300", "fixed-long",
+                 id="300-characters"),
+    pytest.param("My Segment", "lower-case letters, digits, - and _ only",
+                 "fixed-capitals", id="capitals"),
+])
+def test_a_bad_id_is_named_beside_the_field_and_the_page_keeps_working(
+        at, workspace, bad_id, problem, good_id):
+    saved = sorted((workspace / "segments").glob("*.json"))
+    at.button(key="b.include:add_field").click().run()
+    at.selectbox(key="b.include.0:field").set_value("email").run()
+    at.selectbox(key="b.include.0:op:email").set_value("filled").run()
+    at.text_input(key="builder_name").input("Bad id").run()
+
+    at.text_input(key="builder_id").input(bad_id).run()
+
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(problem in e.value for e in at.error), [e.value for e in at.error]
+    assert members(at) == 4  # the live panel still counts
+    at.button(key="builder_save").click().run()
+    assert not at.exception
+    assert any(e.value.startswith("Id: ") and problem in e.value for e in at.error)
+    assert sorted((workspace / "segments").glob("*.json")) == saved
+    at.text_input(key="builder_id").input(good_id).run()
+    at.button(key="builder_save").click().run()
+    assert (workspace / "segments" / f"{good_id}.json").is_file()
+
+
+def test_ten_nested_groups_indent_three_levels_then_mark_the_level(at):
+    for depth in range(10):
+        group = ("include",) + (0,) * depth
+        at.button(key=f"b.{'.'.join(map(str, group))}:add_group").click().run()
+    innermost = ("include",) + (0,) * 10
+    at.button(key=f"b.{'.'.join(map(str, innermost))}:add_field").click().run()
+
+    assert not at.exception
+    markers = [c.value for c in at.caption if "level" in c.value]
+    assert markers[0] == "› level 4" and "››››››› level 10" in markers
+    assert "end of level 10" in markers
+    assert len(at.session_state["builder_draft"]["include"]["all"]) == 1

@@ -97,6 +97,16 @@ def test_exports_page_renders_a_refused_yandex_export_with_its_reason(workspace)
     assert any("needs at least 100 rows" in w.value for w in at.warning)
 
 
+def test_exports_page_lists_segments_by_name_and_id(workspace):
+    at = page("exports.py").run()
+
+    picker = at.selectbox(key="exports_segment")
+
+    assert not at.exception
+    assert picker.options == ["Everyone (everyone)", "Moscow (moscow)"]
+    assert picker.value == "everyone"
+
+
 def test_exports_page_explains_a_static_segment_without_its_list(workspace):
     at = page("exports.py").run()
 

@@ -37,6 +37,8 @@ Draft = dict[str, Any]
 INCLUDE: Final[Path] = ("include",)
 GROUP_WORDS: Final = {"all": "all of", "any": "any of", "none": "none of"}
 DRAFT_ID: Final = "draft"
+ID_MAX_LENGTH: Final = 80  # as definition.ID_PATTERN allows
+CHOOSE_SEGMENT: Final = "choose a saved segment"
 
 
 class BuilderError(WorkbenchError, ValueError):
@@ -177,8 +179,9 @@ def duplicate(draft: Draft, taken: list[str] | set[str]) -> Draft:
     """A copy under a fresh id and name, without the original's snapshot."""
     new = copy.deepcopy(draft)
     new.pop("snapshot", None)
-    base = (draft.get("id") or "segment") + "-copy"
-    new["id"] = unique_id(base, taken)
+    seg_id = draft.get("id")
+    base = seg_id if id_problem(seg_id) is None else "segment"
+    new["id"] = unique_id(base[:ID_MAX_LENGTH - len("-copy")] + "-copy", taken)
     new["name"] = f"Copy of {draft.get('name') or 'segment'}"
     return new
 
@@ -191,17 +194,49 @@ def slug(name: str) -> str:
     """
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     text = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return text[:80].rstrip("-") or "segment"
+    return text[:ID_MAX_LENGTH].rstrip("-") or "segment"
 
 
 def unique_id(base: str, taken: list[str] | set[str]) -> str:
-    """``base`` or ``base-2``, ``base-3``... whichever is not taken."""
+    """``base`` or ``base-2``, ``base-3``... whichever is not taken.
+
+    The result stays within the id length limit: a long base is cut to make
+    room for its number.
+    """
+    base = base[:ID_MAX_LENGTH]
     if base not in taken:
         return base
     n = 2
-    while f"{base}-{n}" in taken:
+    while _numbered(base, n) in taken:
         n += 1
-    return f"{base}-{n}"
+    return _numbered(base, n)
+
+
+def _numbered(base: str, n: int) -> str:
+    suffix = f"-{n}"
+    return base[:ID_MAX_LENGTH - len(suffix)].rstrip("-") + suffix
+
+
+def id_problem(seg_id: Any) -> str | None:
+    """Why ``seg_id`` cannot be a segment's id, or None when it can.
+
+    The id is the segment's file name, so the page asks this before the id
+    goes anywhere near the file system.
+
+    >>> id_problem("vip-2026") is None
+    True
+    >>> id_problem("VIP 2026")
+    'lower-case letters, digits, - and _ only; got "VIP 2026"'
+    """
+    if not isinstance(seg_id, str) or not seg_id:
+        return "give the segment an id (naming it fills one in)"
+    if len(seg_id) > ID_MAX_LENGTH:
+        return f"at most {ID_MAX_LENGTH} characters; got {len(seg_id):,}"
+    if seg_id[0] in "-_":
+        return f'start with a letter or digit; got "{seg_id}"'
+    if not definition.ID_PATTERN.match(seg_id):
+        return f'lower-case letters, digits, - and _ only; got "{seg_id}"'
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -429,6 +464,8 @@ def check_node(draft: Draft, path: Path, resolver: Resolver | None = None,
     node = node_at(draft, path)
     if is_group(node):
         return []
+    if isinstance(node, dict) and "segment" in node and not node["segment"]:
+        return [CHOOSE_SEGMENT]  # just added: nothing picked yet
     alone = {k: v for k, v in node.items() if k != "where"} \
         if isinstance(node, dict) else node
     wrapped, leaf_text = _wrap_in_ancestors(draft, path, alone)
