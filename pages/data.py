@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import connection, shown_errors, through_app
-from workbench import bitrix, bitrix_rest, demo, store
+from workbench import bitrix, bitrix_rest, demo, importers, store
 
 through_app()
 
@@ -28,7 +28,13 @@ def show_detected(export: bitrix.ExportFile) -> None:
         facts.append(f"**Encoding:** {export.encoding}")
     if export.delimiter:
         facts.append(f"**Delimiter:** `{export.delimiter!r}`")
+    if export.lines is not None and export.lines != len(export.frame):
+        facts.append(f"**Data lines:** {export.lines:,}")
     st.markdown(" · ".join(facts))
+    if export.lines_note:
+        st.warning(f"{export.name}: {export.lines_note}. A value may hold line "
+                   "breaks; otherwise a quote left open has joined lines — "
+                   "check the quotes.")
 
 
 def choose_entity(export: bitrix.ExportFile) -> str:
@@ -85,6 +91,8 @@ def show_result(done: bitrix.BitrixImport) -> None:
     left.metric("Rows in the file", f"{r.rows_in:,}")
     middle.metric("Loaded", f"{r.rows_loaded:,}")
     right.metric("Rejected", f"{r.rows_rejected:,}")
+    if r.lines_note:
+        st.caption(f"{r.file}: {r.lines_note}.")
     if r.rejections:
         st.dataframe(bitrix.rejections_frame(r.rejections), hide_index=True,
                      key="data_rejects")
@@ -92,6 +100,23 @@ def show_result(done: bitrix.BitrixImport) -> None:
                            bitrix.rejections_csv(r.rejections),
                            file_name=f"{r.file}.rejected.csv", mime="text/csv",
                            key="data_rejects_download")
+
+
+def confirm_replace(con, entity: str) -> bool:
+    """Whether the user agreed to empty the table; True when it is empty already.
+
+    The box's key carries the row count, so each load needs its own tick.
+    """
+    scope = importers.replace_scope(con, entity)
+    if not scope.rows and not scope.contact_points:
+        return True
+    sure = st.checkbox(scope.confirmation(),
+                       key=f"data_replace_sure_{entity}_{scope.rows}")
+    if scope.consequences():
+        st.caption(scope.consequences() + ".")
+    if not sure:
+        st.caption(f"Tick the box to empty {entity}, or choose append.")
+    return sure
 
 
 def import_section(con) -> None:
@@ -111,11 +136,16 @@ def import_section(con) -> None:
     mode = st.radio("Mode", ["replace", "append"], horizontal=True, key="data_mode",
                     captions=["empty the table first",
                               "update records with the same ID, add new ones"])
-    if st.button("Load", type="primary", key="data_load"):
+    allowed = mode == "append" or confirm_replace(con, entity)
+    if st.button("Load", type="primary", disabled=not allowed, key="data_load"):
+        if not allowed:  # a disabled button cannot be clicked; kept as a guard
+            st.error(f"Tick the box to empty {entity} first, or choose append.")
+            return
         done = bitrix.import_export(con, data, name=upload.name, entity=entity,
                                     targets=recognition.targets, mode=mode)
         st.session_state["data_last_import"] = done
         st.cache_data.clear()  # other pages' cached counts are stale now
+        st.rerun()  # counts, and the replace box, as they are after the load
     done = st.session_state.get("data_last_import")
     if done is not None and done.result.file == upload.name:
         show_result(done)

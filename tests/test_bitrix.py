@@ -303,3 +303,70 @@ def test_import_bitrix_command(tmp_path, capsys):
     con = store.connect(db)
     assert store.scalar(con, "SELECT count(*) FROM contacts") == 2
     con.close()
+
+
+def test_a_comment_with_line_breaks_still_loads_and_lines_are_counted(con,
+                                                                      tmp_path):
+    text = ('"ID";"Имя";"Комментарий";\n"1";"Иван";"позвонить\nв пятницу";\n'
+            '"2";"Анна";"";\n')
+    path = write(tmp_path / "contacts.csv", text)
+
+    done = bitrix.import_export(con, path)
+
+    r = done.result
+    assert (r.rows_in, r.lines_in, r.rows_loaded, r.rejections) == (2, 3, 2, ())
+    assert r.lines_note == "3 data lines make 2 rows: row 1 runs over lines 2-3"
+
+
+def test_a_row_missing_only_the_trailing_semicolon_loads(con, tmp_path):
+    text = '"ID";"Имя";\n"1";"Иван";\n"2";"Анна"\n"3";"Олег;Пётр";"x";\n'
+    path = write(tmp_path / "contacts.csv", text)
+
+    done = bitrix.import_export(con, path)
+
+    assert con.execute("SELECT id FROM contacts ORDER BY id").fetchall() == [
+        (1,), (2,)]
+    assert [(x.row, x.reason) for x in done.result.rejections] == [
+        (3, "has 4 fields where the header has 3; a delimiter inside an "
+            "unquoted value?")]
+
+
+def test_an_upload_is_named_by_the_users_file_in_every_message(con):
+    with pytest.raises(ImportFileError) as caught:
+        bitrix.import_export(con, b"\x00\x01 not parquet", name="Клиенты 2024.parquet")
+
+    text = str(caught.value)
+    assert text.startswith("Клиенты 2024.parquet: not a Parquet file")
+    assert "upload" not in text and "/" not in text
+
+
+def test_an_upload_keeps_the_users_name_in_rejections(con):
+    done = bitrix.import_export(con, CONTACTS_RU.encode("cp1251"), name="мои.csv")
+
+    assert {x.file for x in done.result.rejections} == {"мои.csv"}
+    assert done.file.name == "мои.csv"
+
+
+def test_import_export_adds_itself_to_the_origin(con, tmp_path):
+    store.set_setting(con, "origin", "demo: 5000 contacts")
+    path = write(tmp_path / "contacts.csv", CONTACTS_RU, "cp1251")
+
+    bitrix.import_export(con, path, loaded_at=datetime(2026, 12, 4, 10, 0))
+
+    assert store.get_setting(con, "origin") == (
+        "demo: 5000 contacts; then imported contacts.csv into contacts "
+        "(2 rows, replace) on 2026-12-04")
+
+
+def test_import_bitrix_overflowing_amount_is_a_rejection(tmp_path, capsys):
+    text = ('"ID";"Название сделки";"Сумма";"Валюта";\n"1";"A";"1e308";"RUB";\n'
+            '"2";"B";"10";"RUB";\n')
+    path = write(tmp_path / "deals.csv", text)
+
+    code = main(["import-bitrix", "--db", str(tmp_path / "w.duckdb"), str(path),
+                 "--entity", "deals"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 in, 1 loaded, 1 rejected" in out
+    assert "row 1: amount: '1e308' is too large; money must be below 10^15" in out

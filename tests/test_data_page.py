@@ -72,6 +72,7 @@ def test_load_through_the_page_with_a_changed_mapping(page, db):
     upload(page, "contacts.csv", CONTACTS_RU.encode("cp1251"))
     page.selectbox(key="data_map_contacts_9").set_value("region").run()
     page.radio(key="data_mode").set_value("replace").run()
+    page.checkbox(key="data_replace_sure_contacts_1").check().run()
 
     page.button(key="data_load").click().run()
 
@@ -94,3 +95,51 @@ def page_con(db: Path):
     from pages.common import _connection
 
     return _connection(str(db)).cursor()
+
+
+def test_replace_waits_for_a_tick_naming_the_table_and_its_rows(page, db):
+    upload(page, "contacts.csv", CONTACTS_RU.encode("cp1251"))
+
+    sure = page.checkbox(key="data_replace_sure_contacts_1")
+
+    assert page.radio(key="data_mode").value == "replace"
+    assert sure.label == "Empty contacts (1 row) before loading"
+    assert page.button(key="data_load").disabled
+    assert page_con(db).execute("SELECT id FROM contacts").fetchall() == [(99,)]
+
+
+def test_append_loads_without_a_tick_and_home_names_the_import(page, db):
+    upload(page, "contacts.csv", CONTACTS_RU.encode("cp1251"))
+    page.radio(key="data_mode").set_value("append").run()
+
+    page.button(key="data_load").click().run()
+
+    assert not page.exception
+    con = page_con(db)
+    assert con.execute("SELECT id FROM contacts ORDER BY id").fetchall() == [
+        (1,), (2,), (99,)]
+    origin = store.get_setting(con, "origin")
+    assert origin.startswith("imported contacts.csv into contacts (2 rows, append) on ")
+    page.switch_page("pages/home.py").run()
+    assert any(origin in m.value for m in page.markdown)
+
+
+def test_after_a_replace_the_next_load_needs_a_new_tick(page, db):
+    upload(page, "contacts.csv", CONTACTS_RU.encode("cp1251"))
+    page.checkbox(key="data_replace_sure_contacts_1").check().run()
+
+    page.button(key="data_load").click().run()
+
+    assert page.checkbox(key="data_replace_sure_contacts_2").value is False
+    assert page.button(key="data_load").disabled
+
+
+def test_a_bad_upload_is_named_by_the_users_file_name(page):
+    upload(page, "Мои клиенты.parquet", b"ID;Name\n1;x\n")
+
+    errors = [e.value for e in page.error]
+
+    assert not page.exception
+    assert errors == ["Мои клиенты.parquet: not a Parquet file (a Parquet file "
+                      "starts and ends with the bytes PAR1)"]
+    assert "/tmp" not in errors[0] and "upload" not in errors[0]

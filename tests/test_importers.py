@@ -379,3 +379,227 @@ def test_cli_missing_file_exits_2_naming_the_file(tmp_path, monkeypatch, capsys)
 
     assert code == 2
     assert "accounts.csv: file not found" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# What a new user's mistakes do: each row or file named, no traceback
+
+CONTACTS_MAPPING = {"name": "tiny-contacts", "loads": [
+    {"entity": "contacts", "file": "people.csv",
+     "fields": {"id": "id", "name": "name", "created_at": "created_at"}}]}
+AMOUNTS_MAPPING = {"name": "tiny-amounts", "loads": [
+    {"entity": "deals", "file": "amounts.csv",
+     "fields": {"id": "id", "amount": "amount", "contact_id": "contact"}}]}
+NOT_A_FILE_OF_ANY_KIND = bytes(range(256)) * 8  # NUL and every control byte
+
+
+def _import(con, tmp_path, mapping, name, text):
+    write(tmp_path / name, text)
+    return importers.import_files(con, mapping, directory=tmp_path)
+
+
+def test_row_with_more_or_fewer_fields_is_rejected_alone(con, tmp_path):
+    text = ("id,name,created_at\n1,Анна,2024-01-01\n2,Иванов, Иван,2024-01-02\n"
+            "3,Олег,2024-01-03\n4,Пётр\n")
+
+    result = _import(con, tmp_path, CONTACTS_MAPPING, "people.csv", text)
+
+    assert con.execute("SELECT id FROM contacts ORDER BY id").fetchall() == [(1,), (3,)]
+    assert [(r.row, r.reason) for r in result.rejections] == [
+        (2, "has 4 fields where the header has 3; a delimiter inside an "
+            "unquoted value?"),
+        (4, "has 2 fields where the header has 3; a value or a delimiter is "
+            "missing"),
+    ]
+
+
+def test_quote_left_open_to_the_end_rejects_its_record_naming_the_lines(
+        con, tmp_path):
+    text = ('id;name;created_at\n1;"Анна;2024-01-01\n2;Клиент;2024-01-02\n'
+            "3;Олег;2024-01-03\n")
+
+    result = _import(con, tmp_path, CONTACTS_MAPPING, "people.csv", text)
+
+    load = result.loads[0]
+    assert (load.rows_in, load.lines_in, load.rows_loaded) == (1, 3, 0)
+    assert load.rejections[0].reason.startswith(
+        "this record runs over lines 2-4 of the file: a quote opened in it is "
+        "never closed — check the quotes; has 2 fields where the header has 3")
+    assert load.lines_note == "3 data lines make 1 row: row 1 runs over lines 2-4"
+
+
+def test_quote_closed_on_a_later_line_is_named_in_the_rejection(con, tmp_path):
+    text = ('id;name;created_at\n1;"Анна;x\n2";Клиент\n3;Олег;2024-01-03\n')
+
+    result = _import(con, tmp_path, CONTACTS_MAPPING, "people.csv", text)
+
+    load = result.loads[0]
+    assert (load.rows_in, load.lines_in, load.rows_loaded) == (2, 3, 1)
+    assert [(r.row, r.reason) for r in load.rejections] == [(1, (
+        "this record runs over lines 2-3 of the file: if no value in it holds a "
+        "line break, a quote opened in it is closed only on line 3 — check the "
+        "quotes; created_at: cannot read 'Клиент' as datetime (column created_at)"))]
+    assert con.execute("SELECT id, name FROM contacts").fetchall() == [(3, "Олег")]
+
+
+@pytest.mark.parametrize("amount, reason", [
+    pytest.param("99999999999999999999999999",
+                 "amount: '99999999999999999999999999' is too large; money must be "
+                 "below 10^15 (column amount)", id="26-digits"),
+    pytest.param("1e308", "amount: '1e308' is too large; money must be below "
+                 "10^15 (column amount)", id="1e308"),
+    pytest.param("1 000 000 000 000 000,99", "amount: '1 000 000 000 000 000,99' "
+                 "is too large; money must be below 10^15 (column amount)",
+                 id="10^15-and-cents"),
+    pytest.param("inf", "amount: cannot read 'inf' as money (column amount)",
+                 id="inf"),
+    pytest.param("nan", "amount: cannot read 'nan' as money (column amount)",
+                 id="nan"),
+])
+def test_money_out_of_range_rejects_the_row(con, tmp_path, amount, reason):
+    text = f'id;amount;contact\n1;"{amount}";\n2;5;\n'
+
+    result = _import(con, tmp_path, AMOUNTS_MAPPING, "amounts.csv", text)
+
+    assert [(r.row, r.reason) for r in result.rejections] == [(1, reason)]
+    assert con.execute("SELECT id, amount FROM deals").fetchall() == [
+        (2, Decimal("5.00"))]
+
+
+def test_money_just_below_10_15_keeps_every_cent(con, tmp_path):
+    text = 'id;amount;contact\n1;"999 999 999 999 999,99";\n2;0,07;\n'
+
+    _import(con, tmp_path, AMOUNTS_MAPPING, "amounts.csv", text)
+
+    assert con.execute("SELECT id, amount FROM deals ORDER BY id").fetchall() == [
+        (1, Decimal("999999999999999.99")), (2, Decimal("0.07"))]
+
+
+@pytest.mark.parametrize("column, value", [
+    pytest.param("id", "-5", id="own-id-negative"),
+    pytest.param("id", "0", id="own-id-zero"),
+    pytest.param("contact", "-5", id="contact-id-negative"),
+])
+def test_ids_below_one_are_rejected(con, tmp_path, column, value):
+    row = {"id": "1", "amount": "10", "contact": "7", column: value}
+    text = "id;amount;contact\n" + ";".join(row.values()) + "\n2;5;7\n"
+
+    result = _import(con, tmp_path, AMOUNTS_MAPPING, "amounts.csv", text)
+
+    field = "id" if column == "id" else "contact_id"
+    assert [(r.row, r.reason) for r in result.rejections] == [(1, (
+        f"{field}: '{value}' is not an id; ids are whole numbers from 1 "
+        f"(column {column})"))]
+    assert con.execute("SELECT id FROM deals").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize("name, data, message", [
+    pytest.param("book.xlsx", NOT_A_FILE_OF_ANY_KIND,
+                 "book.xlsx: not an XLSX workbook (the file holds binary data",
+                 id="binary-xlsx"),
+    pytest.param("book.xlsx", b"id,name\n1,a\n",
+                 "book.xlsx: not an XLSX workbook (the file holds text",
+                 id="csv-named-xlsx"),
+    pytest.param("book.xlsx", b"PK\x03\x04 not really a zip",
+                 "book.xlsx: not an XLSX workbook (", id="broken-zip-xlsx"),
+    pytest.param("data.csv", NOT_A_FILE_OF_ANY_KIND,
+                 "data.csv: not a text file: it holds binary data", id="binary-csv"),
+    pytest.param("data.csv", b"PK\x03\x04" + NOT_A_FILE_OF_ANY_KIND,
+                 "data.csv: not a text file: it holds a ZIP archive (an XLSX "
+                 "workbook is one)", id="xlsx-named-csv"),
+    pytest.param("data.parquet", b"id,name\n1,a\n",
+                 "data.parquet: not a Parquet file (a Parquet file starts and ends "
+                 "with the bytes PAR1)", id="not-parquet"),
+    pytest.param("data.csv", b"", "data.csv: the file is empty; nothing to load",
+                 id="empty-csv"),
+    pytest.param("data.csv", b"id,name\r\n",
+                 "data.csv: the file has a header but no data rows; nothing to load",
+                 id="header-only-csv"),
+    pytest.param("data.json", b"[]",
+                 "data.json: the file holds no data; nothing to load",
+                 id="empty-json"),
+])
+def test_unreadable_files_are_named_with_what_is_wrong(tmp_path, name, data,
+                                                       message):
+    (tmp_path / name).write_bytes(data)
+
+    with pytest.raises(ImportFileError) as caught:
+        read_table(tmp_path / name)
+
+    assert str(caught.value).startswith(message)
+    assert str(tmp_path) not in str(caught.value)
+
+
+def test_header_only_xlsx_is_refused(tmp_path):
+    pd.DataFrame({"id": [], "name": []}).to_excel(tmp_path / "b.xlsx", index=False)
+
+    with pytest.raises(ImportFileError, match=r"^b\.xlsx: the file has a header "
+                       "but no data rows"):
+        read_table(tmp_path / "b.xlsx")
+
+
+def test_a_data_file_given_as_the_mapping_is_named(tmp_path):
+    (tmp_path / "binary.csv").write_bytes(NOT_A_FILE_OF_ANY_KIND)
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(tmp_path / "binary.csv")
+
+    assert str(caught.value) == (
+        "binary.csv: not a mapping: a mapping is a JSON text file in UTF-8, and "
+        "byte 128 is not UTF-8; is it a data file rather than a mapping?")
+
+
+def test_cli_overflowing_amount_is_a_rejection_not_a_traceback(tmp_path, capsys):
+    from workbench import __main__ as entry
+    (tmp_path / "m.json").write_text(json.dumps(AMOUNTS_MAPPING), encoding="utf-8")
+    write(tmp_path / "amounts.csv", "id;amount;contact\n1;1e308;\n2;5;\n")
+
+    code = entry.main(["import", "--db", str(tmp_path / "w.duckdb"), "--mapping",
+                       str(tmp_path / "m.json"), "--dir", str(tmp_path)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "amounts.csv -> deals: 2 in, 1 loaded, 1 rejected" in out
+    assert "row 1: amount: '1e308' is too large; money must be below 10^15" in out
+
+
+def test_cli_binary_mapping_exits_2_naming_it(tmp_path, capsys):
+    from workbench import __main__ as entry
+    (tmp_path / "binary.csv").write_bytes(NOT_A_FILE_OF_ANY_KIND)
+
+    code = entry.main(["import", "--db", str(tmp_path / "w.duckdb"), "--mapping",
+                       str(tmp_path / "binary.csv")])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error: binary.csv: not a mapping")
+
+
+def test_import_adds_itself_to_the_workspace_origin(con, tmp_path):
+    store.set_setting(con, "origin", "demo: 5000 contacts, seed 1, as of 2026-12-01")
+
+    _import(con, tmp_path, CONTACTS_MAPPING, "people.csv",
+            "id,name,created_at\n1,Анна,2024-01-01\n2,Олег,2024-01-02\n")
+
+    origin = store.get_setting(con, "origin")
+    assert origin.startswith("demo: 5000 contacts, seed 1, as of 2026-12-01; then "
+                             "imported people.csv (2 rows, replace) on ")
+
+
+def test_origin_keeps_the_first_entry_and_the_last_three_imports(con):
+    store.set_setting(con, "origin", "demo")
+
+    for i in range(5):
+        importers.note_origin(con, f"import {i}")
+
+    assert store.get_setting(con, "origin") == (
+        "demo; then …; then import 2; then import 3; then import 4")
+
+
+def test_replace_scope_counts_the_table_and_what_refers_to_it(con):
+    con.execute("INSERT INTO contacts (id) SELECT range FROM range(1, 5001)")
+    con.execute("INSERT INTO deals (id, contact_id) VALUES (1, 7), (2, NULL)")
+
+    scope = importers.replace_scope(con, "contacts")
+
+    assert scope.confirmation() == "Empty contacts (5,000 rows) before loading"
+    assert ("deals", "contact_id", 1) in scope.referring

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -47,7 +48,9 @@ import pandas as pd
 from workbench import store
 from workbench.bitrix_files import ExportFile, read_export, read_html_table
 from workbench.catalog import SOURCES
-from workbench.importers import LoadResult, Rejection, load_frame
+from workbench.importers import (
+    LoadResult, Rejection, import_summary, load_frame, note_origin,
+)
 from workbench.mapping import Condition, ContactPoint, FieldSpec, Load
 from workbench.readers import (
     ImportFileError, as_text, clean_text, convert, parse_booleans,
@@ -565,6 +568,9 @@ def import_export(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, *,
         result = load_frame(con, prepared.load, prepared.frame, file=export.name,
                             mode=mode,  # type: ignore[arg-type]
                             loaded_at=loaded_at, changed_at=prepared.changed_at)
+        when = loaded_at or datetime.now(ZoneInfo(store.timezone(con)))
+        note_origin(con, import_summary([export.name], result.rows_loaded, mode,
+                                        when, recognition.entity))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

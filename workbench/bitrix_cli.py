@@ -34,7 +34,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--entity", choices=bitrix.ENTITIES,
                      help="what the files hold (default: recognised per file)")
     imp.add_argument("--mode", choices=("replace", "append"), default="replace",
-                     help="append updates records with the same id")
+                     help="replace (the default) empties the entity's table "
+                          "before loading each file; append updates records "
+                          "with the same id and adds new ones")
     imp.add_argument("--rejects", metavar="OUT.csv", help="write every rejected row here")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
     imp.set_defaults(run=_run_import)
@@ -75,6 +77,8 @@ def _run_import(args: argparse.Namespace) -> int:
         print(f"{r.file} -> {r.entity} ({d.file.format}"
               f"{', ' + d.file.encoding if d.file.encoding else ''}): {r.rows_in} in, "
               f"{r.rows_loaded} loaded, {r.rows_rejected} rejected")
+        if r.lines_note:
+            print(f"  note: {r.lines_note}")
         for rej in r.rejections[:5]:
             print(f"  row {rej.row}: {rej.reason}")
         if r.rows_rejected > 5:
@@ -95,8 +99,8 @@ def _import_summary(done: bitrix.BitrixImport, limit: int = 20) -> dict:
         "file": r.file, "entity": r.entity, "format": done.file.format,
         "encoding": done.file.encoding, "delimiter": done.file.delimiter,
         "mapping": {c: t for c, t in done.recognition.targets.items()},
-        "rows_in": r.rows_in, "rows_loaded": r.rows_loaded,
-        "rows_rejected": r.rows_rejected,
+        "rows_in": r.rows_in, "lines_in": r.lines_in, "lines_note": r.lines_note,
+        "rows_loaded": r.rows_loaded, "rows_rejected": r.rows_rejected,
         "rejections": [asdict(x) for x in r.rejections[:limit]],
     }
 

@@ -10,15 +10,18 @@ and delimiter it found, for the preview.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 
-from workbench.readers import ImportFileError, decode, read_table, sniff_delimiter
+from workbench.readers import (
+    ImportFileError, decode, read_table, row_notes, sniff_delimiter,
+)
 
 _BINARY_XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 (Excel 97) file
 
@@ -32,6 +35,13 @@ class ExportFile:
     format: str  # csv, html, xlsx, parquet, json
     encoding: str | None = None
     delimiter: str | None = None
+    lines: int | None = None  # data lines of a text file, when counted
+
+    @property
+    def lines_note(self) -> str:
+        """Why the file's data lines and rows differ, or ""."""
+        notes = row_notes(self.frame)
+        return notes.describe() if notes else ""
 
 
 class _TableParser(HTMLParser):
@@ -97,23 +107,40 @@ def read_html_table(path: str | Path) -> pd.DataFrame:
 
 
 def read_export(source: str | Path | bytes, name: str | None = None) -> ExportFile:
-    """Read an export from a path or an upload's bytes, saying what was detected."""
+    """Read an export from a path or an upload's bytes, saying what was detected.
+
+    An upload is read under its own file name, so every message names the
+    user's file and none shows where the server kept it.
+    """
     if isinstance(source, bytes):
-        suffix = Path(name or "upload.csv").suffix or ".csv"
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{suffix.lower()}"
-            path.write_bytes(source)
-            found = read_export(path)
-        return ExportFile(found.frame, name or path.name, found.format,
-                          found.encoding, found.delimiter)
+        return _read_upload(source, name)
 
     path = Path(source)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        head = path.read_bytes()
-        text, encoding = decode(head, path.name)
-        delimiter = sniff_delimiter(text.split("\n", 1)[0])
-        return ExportFile(read_table(path), path.name, "csv", encoding, delimiter)
     frame = read_table(path)
+    notes = row_notes(frame)
+    lines = notes.lines if notes else None
+    if suffix in (".csv", ".tsv", ".txt"):
+        text, encoding = decode(path.read_bytes(), path.name)
+        delimiter = sniff_delimiter(text.split("\n", 1)[0])
+        return ExportFile(frame, path.name, "csv", encoding, delimiter, lines)
     kind = {".xls": "html", ".html": "html", ".htm": "html", ".pq": "parquet"}
-    return ExportFile(frame, path.name, kind.get(suffix, suffix.lstrip(".")))
+    return ExportFile(frame, path.name, kind.get(suffix, suffix.lstrip(".")),
+                      lines=lines)
+
+
+def _read_upload(data: bytes, name: str | None) -> ExportFile:
+    """Read an upload's bytes from a private folder, under the user's file name."""
+    own = Path(name or "").name or "upload.csv"
+    if not Path(own).suffix:
+        own += ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / own
+        path.write_bytes(data)
+        try:
+            found = read_export(path)
+        except ImportFileError as err:
+            # The readers name files by name alone; this is a last guard.
+            text = str(err).replace(str(path), own).replace(tmp + os.sep, "")
+            raise ImportFileError(text.replace(tmp, "")) from None
+    return replace(found, name=own)

@@ -10,7 +10,6 @@ from workbench.importers import import_files, write_rejects
 from workbench.mapping import load_mapping, shipped_mappings
 
 
-
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add ``import``: load files into a database through a mapping."""
     names = ", ".join(shipped_mappings()) or "none"
@@ -25,7 +24,10 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mapping", required=True,
                         help="mapping JSON file or a shipped mapping's name")
     parser.add_argument("--dir", help="folder holding the mapping's files")
-    parser.add_argument("--mode", choices=("replace", "append"), default="replace")
+    parser.add_argument("--mode", choices=("replace", "append"), default="replace",
+                        help="replace (the default) empties each table the "
+                             "mapping loads before loading it; append updates "
+                             "records with the same id and adds new ones")
     parser.add_argument("--rejects", metavar="OUT.csv",
                         help="write every rejected row here")
     parser.add_argument("--json", action="store_true",
@@ -50,6 +52,8 @@ def _run_import(args: argparse.Namespace) -> int:
     for load in result.loads:
         print(f"{load.file} -> {load.entity}: {load.rows_in} in, "
               f"{load.rows_loaded} loaded, {load.rows_rejected} rejected")
+        if load.lines_note:
+            print(f"  note: {load.lines_note}")
         for rej in load.rejections[:5]:
             print(f"  row {rej.row}: {rej.reason}")
         if load.rows_rejected > 5:

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -44,20 +45,26 @@ from workbench.mapping import (
     shipped_mappings,
 )
 from workbench.readers import (
-    ImportFileError, as_text, clean_text, convert, is_textual, parse_numbers,
-    read_table,
+    ImportFileError, RowNotes, as_text, clean_text, convert, exact_decimals,
+    is_textual, parse_numbers, read_table, row_notes,
 )
 
 __all__ = [
     "ImportFileError", "ImportResult", "LoadResult", "MappingError",
-    "Rejection", "import_files", "load_frame", "load_mapping", "plan_files",
-    "shipped_mappings", "write_rejects",
+    "Rejection", "ReplaceScope", "import_files", "import_summary", "load_frame",
+    "load_mapping", "note_origin", "plan_files", "replace_scope", "shipped_mappings",
+    "write_rejects",
 ]
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["replace", "append"]
 _STAGE: Final = "_wb_import_stage"
+# Money is DECIMAL(18,2), read from text as exact decimals; 10^15 and more is
+# refused as a likely mistake, and leaves room for sums.
+MONEY_LIMIT: Final = Decimal(10) ** 15
+_CENT: Final = Decimal("0.01")
+_ORIGIN_IMPORTS_KEPT: Final = 3  # imports named in the origin setting
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class LoadResult:
     records: int  # distinct ids written; rows sharing an id count once
     rejections: tuple[Rejection, ...] = ()
     seconds: float = 0.0
+    lines_in: int | None = None  # data lines of a text file, when known
+    lines_note: str = ""  # why lines_in differs from rows_in, when it does
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,100 @@ class ImportResult:
         return {"mapping": self.mapping, "mode": self.mode,
                 "rows_in": self.rows_in, "rows_loaded": self.rows_loaded,
                 "rows_rejected": self.rows_rejected, "loads": loads}
+
+
+# --------------------------------------------------------------------------
+# What a load replaces, and what the workspace says it holds
+
+
+@dataclass(frozen=True)
+class ReplaceScope:
+    """What a ``replace`` load of one entity empties, and what refers to it."""
+
+    entity: str
+    rows: int  # rows of the entity's table now
+    contact_points: int  # its phones and e-mails, emptied with it
+    referring: tuple[tuple[str, str, int], ...] = ()  # (table, column, rows)
+
+    def confirmation(self) -> str:
+        """The sentence a user ticks to allow the replace.
+
+        >>> ReplaceScope("contacts", 5000, 0).confirmation()
+        'Empty contacts (5,000 rows) before loading'
+        """
+        points = f" and their {self.contact_points:,} phones and e-mails" \
+            if self.contact_points else ""
+        rows = f"{self.rows:,} row{'' if self.rows == 1 else 's'}"
+        return f"Empty {self.entity} ({rows}){points} before loading"
+
+    def consequences(self) -> str:
+        """Which tables keep pointing at the emptied records, or ""."""
+        if not self.referring:
+            return ""
+        parts = [f"{n:,} {table} (by {column})" for table, column, n in self.referring]
+        return (", ".join(parts) + f" refer to {self.entity} by id; those whose "
+                f"{self.entity} record is not in the file will point at nothing")
+
+
+def replace_scope(con: duckdb.DuckDBPyConnection, entity: str) -> ReplaceScope:
+    """Count what ``replace`` would empty for ``entity`` and what refers to it."""
+    table = SOURCES[entity].table
+    rows = store.scalar(con, f'SELECT count(*) FROM "{table}"')
+    points = store.scalar(con, "SELECT count(*) FROM contact_points WHERE "
+                          "entity = $e", {"e": entity})
+    columns = {t: {c for c, _ in cols} for t, cols in store.table_ddl().items()}
+    links: dict[tuple[str, str], None] = {}
+    for src in SOURCES.values():
+        for rel in src.relations:
+            if src.name == entity and rel.cardinality == "many" and rel.key == "id":
+                links[(rel.target, rel.target_key)] = None
+            elif rel.target == table and rel.cardinality == "one" \
+                    and rel.target_key == "id" and src.table != table:
+                links[(src.table, rel.key)] = None
+    referring = []
+    for other, column in links:
+        if column not in columns.get(other, ()):
+            continue  # reached through a join, not stored
+        n = store.scalar(con, f'SELECT count(*) FROM "{other}" WHERE "{column}" '
+                         "IS NOT NULL")
+        if n:
+            referring.append((other, column, int(n)))
+    return ReplaceScope(entity, int(rows), int(points), tuple(referring))
+
+
+def note_origin(con: duckdb.DuckDBPyConnection, what: str) -> str:
+    """Add an import to the workspace's ``origin`` setting, which Home shows.
+
+    The first entry (the demo, or the first import) stays; only the latest
+    few imports after it are kept, so the line stays readable.
+
+    Returns the new setting.
+    """
+    old = store.get_setting(con, "origin") or ""
+    parts = [p for p in old.split("; then ") if p] if old else []
+    base, later = (parts[0], parts[1:]) if parts else ("", [])
+    later = [p for p in later if p != "…"]
+    if base:
+        later.append(what)
+    else:
+        base = what
+    if len(later) > _ORIGIN_IMPORTS_KEPT:
+        later = ["…", *later[-_ORIGIN_IMPORTS_KEPT:]]
+    origin = "; then ".join([base, *later])
+    store.set_setting(con, "origin", origin)
+    return origin
+
+
+def import_summary(files: Sequence[str], rows: int, mode: str,
+                   on: datetime, entity: str | None = None) -> str:
+    """How an import reads in the ``origin`` setting.
+
+    >>> import_summary(["contacts.csv"], 2, "replace", datetime(2026, 12, 4))
+    'imported contacts.csv (2 rows, replace) on 2026-12-04'
+    """
+    into = f" into {entity}" if entity else ""
+    return (f"imported {', '.join(files)}{into} ({rows:,} rows, {mode}) "
+            f"on {on.date().isoformat()}")
 
 
 # --------------------------------------------------------------------------
@@ -197,6 +300,9 @@ def import_files(con: duckdb.DuckDBPyConnection,
                 con, load, frame, file=path.name, mode=mode, empty_first=first,
                 directory=path.parent, lookup_cache=lookups,
             ))
+        files_read = list(dict.fromkeys(r.file for r in results))
+        note_origin(con, import_summary(files_read, sum(r.rows_loaded for r in results),
+                                        mode, _now(con)))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -226,10 +332,14 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
     """
     started = time.perf_counter()
     source = SOURCES[load.entity]
+    notes = row_notes(frame)
+    whole_file = notes is not None and notes.records == len(frame)
+    broken, spans = _notes_by_position(notes, frame.index)
     frame = frame.reset_index(drop=True)
     _check_columns(load, frame, file)
     ctx = _Context(con, load, frame, file, Path(directory or "."),
                    lookup_cache if lookup_cache is not None else {})
+    ctx.mark_broken(broken, spans)
 
     values: dict[str, pd.Series] = {}
     keys: pd.Series | None = None
@@ -273,6 +383,8 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
         rows_loaded=int((~bad).sum()), rows_rejected=int(bad.sum()),
         records=len(accepted), rejections=rejections,
         seconds=time.perf_counter() - started,
+        lines_in=notes.lines if whole_file and notes else None,
+        lines_note=notes.describe() if whole_file and notes else "",
     )
     if history:
         store.record_load(con, store.LoadRecord(
@@ -286,6 +398,17 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
     logger.debug("%s: %d rows into %s in %.2fs", file, result.rows_loaded, table,
                  result.seconds)
     return result
+
+
+def _notes_by_position(notes: RowNotes | None, index: pd.Index
+                       ) -> tuple[dict[int, str], dict[int, tuple[int, int]]]:
+    """The reader's notes keyed by row position in a frame that may be a slice."""
+    if notes is None or not (notes.broken or notes.spans):
+        return {}, {}
+    where = {label: i for i, label in enumerate(index)}
+    broken = {where[k]: v for k, v in notes.broken.items() if k in where}
+    spans = {where[k]: v for k, v in notes.spans.items() if k in where}
+    return broken, spans
 
 
 def _now(con: duckdb.DuckDBPyConnection) -> datetime:
@@ -323,10 +446,27 @@ class _Context:
         self.directory, self.cache = directory, cache
         self.failures: list[tuple[np.ndarray, pd.Series]] = []
         self.workspace_zone = store.timezone(con)
+        self.broken = np.zeros(len(frame), dtype=bool)
+        self.spans: dict[int, tuple[int, int]] = {}
+
+    def mark_broken(self, broken: dict[int, str],
+                    spans: dict[int, tuple[int, int]]) -> None:
+        """Reject records the reader could not split into the header's fields.
+
+        Their cells are empty, so their only reason is the reader's; records
+        running over several lines get that said in any rejection.
+        """
+        self.spans = spans
+        if not broken:
+            return
+        mask = np.zeros(len(self.frame), dtype=bool)
+        mask[list(broken)] = True
+        self.fail(mask, pd.Series(broken).reindex(range(len(mask))))
+        self.broken = mask
 
     def fail(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
         """Remember rows failing one check, with a reason per row."""
-        mask = np.asarray(mask, dtype=bool)
+        mask = np.asarray(mask, dtype=bool) & ~self.broken
         if not mask.any():
             return
         idx = np.flatnonzero(mask)
@@ -347,7 +487,17 @@ class _Context:
             return ()
         texts = pd.concat([t for _, t in self.failures])
         joined = texts.groupby(level=0, sort=True).agg("; ".join)
-        return tuple(Rejection(self.file, int(i) + 1, r) for i, r in joined.items())
+        return tuple(Rejection(self.file, int(i) + 1, self.with_span(int(i), r))
+                     for i, r in joined.items())
+
+    def with_span(self, row: int, reason: str) -> str:
+        """A reason prefixed with the lines the record spans, if several."""
+        if row not in self.spans or self.broken[row]:
+            return reason  # the reader's reason names the lines already
+        first, last = self.spans[row]
+        return (f"this record runs over lines {first}-{last} of the file: if no "
+                f"value in it holds a line break, a quote opened in it is closed "
+                f"only on line {last} — check the quotes; {reason}")
 
     # -- raw text of a field ------------------------------------------------
 
@@ -428,6 +578,9 @@ class _Context:
                       f" as {fld.type}{_cols(spec)}")
         if spec.scale is not None and fld.type in ("number", "money"):
             values = values * spec.scale
+        before = values.notna()
+        values = self.in_range(fld, values, raw, bad, spec)
+        bad = bad | np.asarray(before & values.isna(), dtype=bool)
         if spec.required:
             self.fail(values.isna() & ~bad, f"{fld.name}: empty{_cols(spec)}")
         if fld.values:
@@ -437,6 +590,48 @@ class _Context:
                 self.fail(outside, f"{fld.name}: " + shown + " is not one of "
                           + ", ".join(fld.values) + _cols(spec))
         return values
+
+    def in_range(self, fld: Field, values: pd.Series, raw: pd.Series,
+                 bad: np.ndarray, spec: FieldSpec) -> pd.Series:
+        """Values the column type can store; the rest fail and become missing.
+
+        Numbers must be finite (after ``scale``), money below 10^15 in
+        magnitude (DECIMAL(18,2), exact cents) and ids 1 or more.
+        """
+        if fld.type == "money":
+            return self.exact_money(fld, values, raw, bad, spec)
+        if fld.type == "number":
+            size = np.abs(pd.to_numeric(values, errors="coerce").astype(float)
+                          .fillna(0.0).to_numpy())
+            infinite = ~np.isfinite(size) & ~bad
+            self.fail(infinite, f"{fld.name}: " + self.shown(raw) +
+                      f" is not a finite number{_cols(spec)}")
+            return values.where(~infinite) if infinite.any() else values
+        if fld.type == "id":
+            low = np.asarray(values.notna() & (values < 1), dtype=bool)
+            self.fail(low, f"{fld.name}: " + self.shown(raw) +
+                      f" is not an id; ids are whole numbers from 1{_cols(spec)}")
+            return values.where(~low) if low.any() else values
+        return values
+
+    def exact_money(self, fld: Field, values: pd.Series, raw: pd.Series,
+                    bad: np.ndarray, spec: FieldSpec) -> pd.Series:
+        """Money as exact cents (``Decimal``), refusing 10^15 and more."""
+        factor = Decimal(repr(float(spec.scale))) if spec.scale is not None else 1
+        exact = [v * factor if ok and isinstance(v, Decimal) else None
+                 for v, ok in zip(exact_decimals(raw), values.notna())]
+        large = np.array([v is not None and abs(v) >= MONEY_LIMIT for v in exact],
+                         dtype=bool) & ~bad
+        self.fail(large, f"{fld.name}: " + self.shown(raw) +
+                  f" is too large; money must be below 10^15{_cols(spec)}")
+        cents = [None if v is None or too_large else
+                 v.quantize(_CENT, rounding=ROUND_HALF_UP)
+                 for v, too_large in zip(exact, large)]
+        return pd.Series(cents, index=values.index, dtype=object)
+
+    @staticmethod
+    def shown(raw: pd.Series) -> pd.Series:
+        return pd.Series(raw, dtype=object).map(_show)
 
     def reference(self, spec: FieldSpec, raw: pd.Series) -> pd.Series:
         """Resolve another entity's external keys to its ids."""

@@ -220,9 +220,16 @@ def load_mapping(spec: str | Path | dict[str, Any]) -> Mapping:
                 f"({', '.join(shipped) or 'none'}){more}"
             )
     try:
-        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        raw = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise MappingError(f"{path.name}: not a mapping: a mapping is a JSON text "
+                           f"file in UTF-8, and byte {err.start} is not UTF-8; "
+                           "is it a data file rather than a mapping?") from None
     except json.JSONDecodeError as err:
         raise MappingError(f"{path.name}: not valid JSON: {err}") from None
+    except OSError as err:
+        raise MappingError(f"{path.name}: cannot read the mapping: "
+                           f"{err.strerror or err}") from None
     return parse_mapping(raw, origin=path.name)
 
 

@@ -8,16 +8,27 @@ judged the same way whatever file it came from.
 Row numbers used in rejections are 1-based *data* rows: the header does not
 count, and a CSV record spanning several lines (a quoted line break) is one
 row. For JSON, row N is the N-th record.
+
+A CSV file is checked record by record: a record with more fields than the
+header (a delimiter inside an unquoted value) or fewer is kept as a row of
+empty cells and named in the frame's ``RowNotes`` (``row_notes(frame)``), so
+the importer rejects that row alone and loads the others. The notes also
+give the file's data line count and the records that run over several
+lines, since a quote left open swallows the lines after it.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
 import re
-from pathlib import Path
+import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -36,10 +47,55 @@ _SPACES: Final = r"[\s\u00a0\u202f']"
 ENCODINGS: Final = ("utf-8-sig", "cp1251")
 DELIMITERS: Final = (",", ";", "\t", "|")
 _QUOTED: Final = re.compile(r'"(?:[^"]|"")*"')
+NOTES_KEY: Final = "workbench_row_notes"
+# Control characters other than tab, line feed, form feed and carriage return:
+# text files have none, binary data read as Windows-1251 has many.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SIGNATURES: Final = (
+    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook"),
+    (b"PAR1", "a Parquet file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
 
 
 class ImportFileError(WorkbenchError, ValueError):
     """A file cannot be read as asked; the message names the file."""
+
+
+@dataclass(frozen=True)
+class RowNotes:
+    """What reading a text file found about its rows, for the importer to report.
+
+    Keys are the frame's index labels (0-based positions as read).
+    """
+
+    lines: int  # physical data lines: header and blank lines not counted
+    records: int  # rows of the frame as read
+    broken: dict[int, str] = field(default_factory=dict)  # unreadable -> why
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # file lines
+
+    def describe(self, limit: int = 3) -> str:
+        """A sentence when lines and rows differ, else "".
+
+        >>> RowNotes(lines=3, records=2, spans={0: (2, 3)}).describe()
+        '3 data lines make 2 rows: row 1 runs over lines 2-3'
+        """
+        if self.lines == self.records:
+            return ""
+        shown = [f"row {i + 1} runs over lines {a}-{b}"
+                 for i, (a, b) in list(sorted(self.spans.items()))[:limit]]
+        more = len(self.spans) - limit
+        tail = f" and {more} more" if more > 0 else ""
+        rows = f"{self.records} row{'' if self.records == 1 else 's'}"
+        return f"{self.lines} data lines make {rows}: " + ", ".join(shown) + tail
+
+
+def row_notes(frame: pd.DataFrame) -> RowNotes | None:
+    """The reader's notes on a frame's rows (CSV files only), if any."""
+    notes = frame.attrs.get(NOTES_KEY)
+    return notes if isinstance(notes, RowNotes) else None
 
 
 def read_table(path: str | Path, *, sheet: str | None = None,
@@ -56,6 +112,16 @@ def read_table(path: str | Path, *, sheet: str | None = None,
     if not path.is_file():
         raise ImportFileError(f"{path.name}: file not found in {path.parent}")
 
+    frame = _read_by_suffix(path, sheet, records)
+    if frame.empty:
+        what = "holds no data" if frame.columns.empty else \
+            "has a header but no data rows"
+        raise ImportFileError(f"{path.name}: the file {what}; nothing to load")
+    return frame
+
+
+def _read_by_suffix(path: Path, sheet: str | None,
+                    records: str | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
         return read_csv(path)
@@ -79,15 +145,54 @@ def read_table(path: str | Path, *, sheet: str | None = None,
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Text of a file and the encoding that read it: UTF-8 (BOM or not), then 1251.
 
+    A UTF-16 file with its byte-order mark (Excel's "Unicode text") is read
+    too. Binary data is refused, naming what it looks like.
+
     >>> decode("имя".encode("cp1251"), "x.csv")
     ('имя', 'cp1251')
     """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data[:65536]:
+        _refuse_binary(data, name)
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        head = text[:65536]
+        if len(_CONTROL.findall(head)) > max(2, len(head) // 100):
+            _refuse_binary(data, name)
+        return text, encoding
+    if _looks_like(data) != "text":
+        _refuse_binary(data, name)
     raise ImportFileError(f"{name}: neither UTF-8 nor Windows-1251 text")
+
+
+def _refuse_binary(data: bytes, name: str) -> None:
+    """Refuse binary data (NUL bytes, many control codes) offered as text."""
+    kind = _looks_like(data)
+    kind = "binary data" if kind == "text" else kind
+    raise ImportFileError(f"{name}: not a text file: it holds {kind}, not rows "
+                          "of text; export the data as CSV, or give the file "
+                          "its own extension")
+
+
+def _looks_like(data: bytes) -> str:
+    """What a file's first bytes say it is, for a message.
+
+    >>> _looks_like(b"%PDF-1.7")
+    'a PDF document'
+    """
+    if not data:
+        return "no bytes at all"
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            return what
+    return "binary data" if b"\x00" in data[:4096] else "text"
 
 
 def sniff_delimiter(header: str) -> str:
@@ -106,19 +211,112 @@ def sniff_delimiter(header: str) -> str:
 
 
 def read_csv(path: str | Path) -> pd.DataFrame:
-    """Read a delimited text file with sniffed encoding and delimiter."""
+    """Read a delimited text file with sniffed encoding and delimiter.
+
+    Records whose field count differs from the header's are kept as empty
+    rows and explained in the frame's ``RowNotes``; see the module notes.
+    """
     path = Path(path)
     text, encoding = decode(path.read_bytes(), path.name)
+    if not text.strip():
+        raise ImportFileError(f"{path.name}: the file is empty; nothing to load")
     first_line = text.split("\n", 1)[0]
     sep = sniff_delimiter(first_line)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str,
-                            keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise ImportFileError(f"{path.name}: not a readable table: {err}") from None
+    frame = _read_csv_records(text, sep, path.name)
     logger.debug("%s: %s, delimiter %r, %d rows", path.name, encoding, sep,
                  len(frame))
     return _drop_trailing_blank(frame)
+
+
+def _read_csv_records(text: str, sep: str, name: str) -> pd.DataFrame:
+    """Read record by record, keeping each record's field count and lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header = next(reader)
+    titles = _titles(header)
+    width = len(titles)
+    # Bitrix24 ends lines with ";": a row may lack the untitled last field.
+    titled = len(_rstrip_blank(header))
+    rows: list[list[str]] = []
+    broken: dict[int, str] = {}
+    spans: dict[int, tuple[int, int]] = {}
+    lines, last_line = 0, reader.line_num
+    for record in reader:
+        first, last_line = last_line + 1, reader.line_num
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue  # a blank line
+        index = len(rows)
+        lines += last_line - first + 1
+        if last_line > first:
+            spans[index] = (first, last_line)
+        problem = _field_count_problem(len(record), width, titled, record)
+        if problem and last_line > first:
+            closed = "is never closed" if record[-1].endswith(("\n", "\r")) \
+                else f"is closed only on line {last_line}"
+            problem = (f"this record runs over lines {first}-{last_line} of the "
+                       f"file: a quote opened in it {closed} — check the quotes; "
+                       f"{problem}")
+        if problem:
+            broken[index] = problem
+            record = []
+        rows.append((record + [""] * width)[:width])
+    frame = pd.DataFrame(rows, columns=titles, dtype=object)
+    frame = frame.astype(str) if not frame.empty else frame
+    frame.attrs[NOTES_KEY] = RowNotes(lines, len(rows), broken, spans)
+    if broken:
+        logger.info("%s: %d records do not match the header's %d fields", name,
+                    len(broken), width)
+    return frame
+
+
+def _field_count_problem(count: int, width: int, titled: int,
+                         record: list[str]) -> str:
+    """Why a record's fields do not fit the header's, or "".
+
+    ``titled`` is the header's width without its trailing untitled fields
+    (Bitrix24 ends each line with ``;``): a record may leave those out or
+    add empty ones, but a value past the titled columns means a shift.
+
+    >>> _field_count_problem(4, 3, 3, ["1", "a", "b", "c"])[:40]
+    'has 4 fields where the header has 3; a d'
+    """
+    filled = len(_rstrip_blank(record))
+    if filled > titled and count > width:
+        return (f"has {count} fields where the header has {width}; "
+                "a delimiter inside an unquoted value?")
+    if filled > titled:
+        return (f"has a value in field {filled}, which the header leaves "
+                "untitled; a delimiter inside an unquoted value?")
+    if count < titled:
+        return (f"has {count} field{'s' if count != 1 else ''} where the header "
+                f"has {width}; a value or a delimiter is missing")
+    return ""
+
+
+def _rstrip_blank(header: list[str]) -> list[str]:
+    """The header without its trailing untitled fields."""
+    end = len(header)
+    while end and not header[end - 1].strip():
+        end -= 1
+    return header[:end]
+
+
+def _titles(header: list[str]) -> list[str]:
+    """Column titles as pandas names them: ``Unnamed: i``, ``a.1`` for a repeat.
+
+    >>> _titles(["a", "", "a"])
+    ['a', 'Unnamed: 1', 'a.1']
+    """
+    seen: dict[str, int] = {}
+    titles = []
+    for i, title in enumerate(header):
+        title = title or f"Unnamed: {i}"
+        name = title
+        while name in seen:
+            seen[title] += 1
+            name = f"{title}.{seen[title]}"
+        seen[name] = 0
+        titles.append(name)
+    return titles
 
 
 def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,18 +327,35 @@ def _drop_trailing_blank(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    data = path.read_bytes()
+    if not data.startswith(b"PK\x03\x04"):
+        raise ImportFileError(f"{path.name}: not an XLSX workbook (the file holds "
+                              f"{_looks_like(data)}; an XLSX file is a ZIP archive "
+                              "saved by Excel)")
     try:
-        frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str,
+        frame = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=str,
                               engine="openpyxl", keep_default_na=False,
                               na_filter=False)
     except ValueError as err:
-        raise ImportFileError(f"{path.name}: {err}") from None
+        if "Worksheet" in str(err):  # a sheet name the workbook lacks
+            raise ImportFileError(f"{path.name}: {err}") from None
+        raise ImportFileError(f"{path.name}: not an XLSX workbook ({err})") from None
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as err:
+        # A damaged archive, or a ZIP that holds no workbook.
+        reason = str(err).strip("'\"") or type(err).__name__
+        raise ImportFileError(f"{path.name}: not an XLSX workbook ({reason})"
+                              ) from None
     return _drop_trailing_blank(frame)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    if len(data) < 12 or not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
+        raise ImportFileError(f"{path.name}: not a Parquet file (a Parquet file "
+                              "starts and ends with the bytes PAR1)")
     try:
-        return pd.read_parquet(path)
+        # From memory, so that no error message can carry a server path.
+        return pd.read_parquet(io.BytesIO(data))
     except Exception as err:  # pyarrow raises several unrelated types
         raise ImportFileError(f"{path.name}: not a readable Parquet file: {err}"
                               ) from None
@@ -218,7 +433,7 @@ def convert(raw: pd.Series, type_: str, *, formats: Sequence[str] = (),
         raw = as_text(raw)
     if type_ in ("number", "money"):
         values, bad = parse_numbers(raw)
-        return values.round(2) if type_ == "money" else values, bad
+        return (round_cents(values) if type_ == "money" else values), bad
     if type_ == "id":
         return parse_ids(raw)
     if type_ in ("date", "datetime"):
@@ -229,6 +444,17 @@ def convert(raw: pd.Series, type_: str, *, formats: Sequence[str] = (),
     if type_ == "list":
         return parse_lists(raw), np.zeros(len(raw), dtype=bool)
     return clean_text(raw), np.zeros(len(raw), dtype=bool)
+
+
+def round_cents(values: pd.Series) -> pd.Series:
+    """Money to whole cents; values of 10^15 and more are left for the importer
+    to refuse (rounding them would overflow, and cents are not exact there).
+
+    >>> round_cents(pd.Series([1.005, 2.344, 1e308])).tolist()
+    [1.0, 2.34, 1e+308]
+    """
+    small = values.abs() < 1e15
+    return values.mask(small, values[small].round(2))
 
 
 def _convert_typed(raw: pd.Series, type_: str, zone: str) -> pd.Series | None:
@@ -262,6 +488,16 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     >>> parse_numbers(pd.Series(["1 234,50", "1,234.5", "7", "x"]))[0].tolist()[:3]
     [1234.5, 1234.5, 7.0]
     """
+    text = _number_text(raw)
+    numbers = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    numbers = numbers.astype(float)
+    bad = (text != "") & ~np.isfinite(numbers.fillna(np.inf).to_numpy()) | \
+        ((text != "") & numbers.isna())
+    return numbers.where(~bad), np.asarray(bad, dtype=bool)
+
+
+def _number_text(raw: pd.Series) -> pd.Series:
+    """Numbers as plain text with a decimal point: ``"1 234,50"`` -> ``"1234.50"``."""
     text = as_text(raw).str.replace(_SPACES, "", regex=True)
     commas = text.str.count(",")
     dots = text.str.count(r"\.")
@@ -270,12 +506,28 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     text = text.where(~european, text.str.replace(".", "", regex=False))
     text = text.where(~((commas > 1) | ((dots > 0) & ~comma_last)),
                       text.str.replace(",", "", regex=False))
-    text = text.str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(text.where(text != "", None), errors="coerce")
-    numbers = numbers.astype(float)
-    bad = (text != "") & ~np.isfinite(numbers.fillna(np.inf).to_numpy()) | \
-        ((text != "") & numbers.isna())
-    return numbers.where(~bad), np.asarray(bad, dtype=bool)
+    return text.str.replace(",", ".", regex=False)
+
+
+def exact_decimals(raw: pd.Series) -> pd.Series:
+    """Numbers as exact ``Decimal`` objects (None where empty or unreadable).
+
+    Money goes to DECIMAL(18,2) this way, so no cent is lost to a float.
+
+    >>> exact_decimals(pd.Series(["999 999 999 999 999,99", "x"])).tolist()
+    [Decimal('999999999999999.99'), None]
+    """
+    if not is_textual(raw):
+        return raw.map(lambda v: None if pd.isna(v) else _decimal(repr(float(v))))
+    return _number_text(raw).map(_decimal).astype(object)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def parse_ids(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
