@@ -370,3 +370,20 @@ def test_import_bitrix_overflowing_amount_is_a_rejection(tmp_path, capsys):
     assert code == 0
     assert "2 in, 1 loaded, 1 rejected" in out
     assert "row 1: amount: '1e308' is too large; money must be below 10^15" in out
+
+
+def test_several_files_of_one_entity_in_one_run_add_up(tmp_path, capsys):
+    first = write(tmp_path / "contacts-1.csv", CONTACTS_RU, "cp1251")
+    second = write(tmp_path / "contacts-2.csv", CONTACTS_RU.replace(
+        '"1";"Иван"', '"5";"Иван"').replace('"2";"Анна"', '"6";"Анна"'), "cp1251")
+    db = tmp_path / "crm.duckdb"
+
+    code = main(["import-bitrix", "--db", str(db), str(first), str(second)])
+
+    assert code == 0
+    con = store.connect(db)
+    # Each file loads ids 1/2 and 5/6 (its 3x and 31.02 rows are rejected):
+    # the second file must not empty what the first one loaded.
+    assert con.execute("SELECT id FROM contacts ORDER BY id").fetchall() == [
+        (1,), (2,), (5,), (6,)]
+    con.close()

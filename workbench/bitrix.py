@@ -536,7 +536,8 @@ def import_export(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, *,
                   name: str | None = None, entity: str | None = None,
                   targets: MappingType[str, str] | None = None,
                   mode: str = "replace",
-                  loaded_at: datetime | None = None) -> BitrixImport:
+                  loaded_at: datetime | None = None,
+                  emptied: set[str] | None = None) -> BitrixImport:
     """Read, recognise and load one Bitrix24 export in a transaction.
 
     Args:
@@ -549,6 +550,9 @@ def import_export(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, *,
             records with the same id and inserts new ones.
         loaded_at: the load time (default: now); dates field changes when
             the export has no "Modified" column.
+        emptied: entities already replaced in this run; a later file of
+            one of them is appended, so several files of one entity add up.
+            The entity of this file is added to it.
 
     Returns:
         BitrixImport; its ``result.rejections`` list every row not loaded.
@@ -563,6 +567,10 @@ def import_export(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, *,
         recognition = Recognition(recognition.entity, merged, recognition.scores)
     prepared = prepare(con, export.frame, recognition.entity, recognition.targets,
                        file=export.name, zone=store.timezone(con))
+    if emptied is not None:
+        if mode == "replace" and recognition.entity in emptied:
+            mode = "append"
+        emptied.add(recognition.entity)
     con.execute("BEGIN TRANSACTION")
     try:
         result = load_frame(con, prepared.load, prepared.frame, file=export.name,

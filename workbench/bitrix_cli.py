@@ -59,10 +59,11 @@ def _run_import(args: argparse.Namespace) -> int:
     con = store.connect(args.db)
     con.execute("SET enable_progress_bar = false")  # stdout is for results
     done = []
+    emptied: set[str] = set()  # replace empties each table once per run
     try:
         for path in args.files:
             done.append(bitrix.import_export(con, path, entity=args.entity,
-                                             mode=args.mode))
+                                             mode=args.mode, emptied=emptied))
     finally:
         con.close()
     if args.rejects:
