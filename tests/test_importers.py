@@ -603,3 +603,26 @@ def test_replace_scope_counts_the_table_and_what_refers_to_it(con):
 
     assert scope.confirmation() == "Empty contacts (5,000 rows) before loading"
     assert ("deals", "contact_id", 1) in scope.referring
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("id,name\n1,Anna,extra\n2,Boris\n", id="more_fields"),
+    pytest.param("id,name\n1\n2,Boris\n", id="fewer_fields"),
+    pytest.param('id,name\n1,"Anna\nKarenina"\n2,Boris\n', id="multi_line"),
+])
+def test_odd_records_leave_the_fast_reader_for_the_careful_one(tmp_path, text):
+    from workbench.readers import _read_csv_fast, read_csv
+
+    path = tmp_path / "odd.csv"
+    path.write_text(text, encoding="utf-8")
+
+    assert _read_csv_fast(text, ",") is None
+    assert len(read_csv(path)) == 2
+
+
+def test_plain_file_is_read_in_one_pass(tmp_path):
+    from workbench.readers import _read_csv_fast
+
+    frame = _read_csv_fast('"id";"name";\n"1";"Anna";\n"2";"Boris";\n', ";")
+
+    assert frame[["id", "name"]].values.tolist() == [["1", "Anna"], ["2", "Boris"]]
