@@ -25,8 +25,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,12 +39,15 @@ import pandas as pd
 
 from workbench import changes, store
 from workbench.catalog import SOURCES, Field
+from workbench.import_writes import (
+    register_keys, resolve, write, write_contact_points,
+)
 from workbench.mapping import (
     FieldSpec, Load, Lookup, Mapping, MappingError, load_mapping,
     shipped_mappings,
 )
 from workbench.readers import (
-    ImportFileError, RowNotes, as_text, clean_text, convert, exact_decimals,
+    ImportFileError, RowNotes, as_text, convert, exact_decimals,
     is_textual, parse_numbers, read_table, row_notes,
 )
 
@@ -59,7 +61,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Mode = Literal["replace", "append"]
-_STAGE: Final = "_wb_import_stage"
 # Money is DECIMAL(18,2), read from text as exact decimals; 10^15 and more is
 # refused as a likely mistake, and leaves room for sums.
 MONEY_LIMIT: Final = Decimal(10) ** 15
@@ -362,7 +363,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
     rejections = ctx.rejections()
     accepted = pd.DataFrame(values)[~bad]
     if keys is not None:
-        accepted["id"] = _register_keys(con, load, keys[~bad], frame[~bad])
+        accepted["id"] = register_keys(con, load, keys[~bad], frame[~bad])
     accepted = accepted.drop_duplicates("id", keep="last")
 
     table = source.table
@@ -374,8 +375,8 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
         changes.record_changes(con, load.entity, accepted,
                                loaded_at=loaded_at or _now(con),
                                changed_at=stamps)
-    _write(con, table, source.stored_fields, accepted, empty_first)
-    _write_contact_points(con, load, frame.loc[accepted.index], accepted["id"],
+    write(con, table, source.stored_fields, accepted, empty_first)
+    write_contact_points(con, load, frame.loc[accepted.index], accepted["id"],
                           empty_first)
 
     result = LoadResult(
@@ -636,7 +637,7 @@ class _Context:
     def reference(self, spec: FieldSpec, raw: pd.Series) -> pd.Series:
         """Resolve another entity's external keys to its ids."""
         keys = as_text(raw).str.strip()
-        ids = _resolve(self.con, str(spec.ref), keys)
+        ids = resolve(self.con, str(spec.ref), keys)
         missing = (keys != "") & ids.isna()
         if spec.must_resolve and missing.any():
             self.fail(missing, f"{spec.field}: " + keys.map(_show) +
@@ -659,135 +660,6 @@ def _combine(parts: list[pd.Series], how: str, sep: str) -> pd.Series:
             result = joined.where((result != "") & (part != ""),
                                   result.where(result != "", part))
     return result.astype(object)
-
-
-# --------------------------------------------------------------------------
-# Keys and writes
-
-
-@contextmanager
-def _staged(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
-    """Expose ``frame`` to SQL as a view for the duration of a block."""
-    con.complete()  # a half-read earlier result blocks register()
-    con.register(_STAGE, frame)
-    try:
-        yield _STAGE
-    finally:
-        con.unregister(_STAGE)
-
-
-def _register_keys(con: duckdb.DuckDBPyConnection, load: Load, keys: pd.Series,
-                   frame: pd.DataFrame) -> pd.Series:
-    """Our ids for external keys, new keys numbered in first-seen order.
-
-    Numbering continues after the highest id the entity has, in its table or
-    in the key register. Aliases name the same record; an alias already
-    registered keeps the id it had.
-    """
-    entity, table = load.entity, SOURCES[load.entity].table
-    distinct = pd.DataFrame({"k": pd.unique(keys.to_numpy())})
-    distinct["ord"] = np.arange(len(distinct))
-    with _staged(con, distinct) as stage:
-        con.execute(
-            f"""INSERT INTO external_ids
-            SELECT $e, s.k, base.b + row_number() OVER (ORDER BY s.ord)
-            FROM {stage} AS s
-            CROSS JOIN (SELECT greatest(
-                coalesce((SELECT max(id) FROM external_ids WHERE entity = $e), 0),
-                coalesce((SELECT max(id) FROM "{table}"), 0)) AS b) AS base
-            WHERE s.k NOT IN (SELECT external_id FROM external_ids
-                              WHERE entity = $e)""",
-            {"e": entity},
-        )
-    ids = _resolve(con, entity, keys)
-
-    spec = load.spec("id")
-    for alias in spec.aliases if spec else ():
-        pairs = pd.DataFrame({"k": as_text(frame[alias]).str.strip(), "id": ids})
-        pairs = pairs[pairs["k"] != ""].drop_duplicates("k")
-        with _staged(con, pairs) as stage:
-            con.execute(
-                f"""INSERT INTO external_ids SELECT $e, s.k, s.id FROM {stage} s
-                WHERE s.k NOT IN (SELECT external_id FROM external_ids
-                                  WHERE entity = $e)""",
-                {"e": entity},
-            )
-    return ids
-
-
-def _resolve(con: duckdb.DuckDBPyConnection, entity: str,
-             keys: pd.Series) -> pd.Series:
-    """Ids of ``entity`` for external keys; missing where unknown or blank."""
-    distinct = pd.DataFrame({"k": pd.unique(keys[keys != ""].to_numpy())})
-    if distinct.empty:
-        return pd.Series(pd.NA, index=keys.index, dtype="Int64")
-    with _staged(con, distinct) as stage:
-        found = con.execute(
-            f"""SELECT e.external_id, e.id FROM external_ids AS e
-            JOIN {stage} AS s ON s.k = e.external_id WHERE e.entity = $e""",
-            {"e": entity},
-        ).df()
-    lookup = pd.Series(found["id"].to_numpy(), index=found["external_id"].to_numpy())
-    return keys.map(lookup).astype("Int64")
-
-
-def _write(con: duckdb.DuckDBPyConnection, table: str, fields: tuple[Field, ...],
-           rows: pd.DataFrame, empty_first: bool) -> None:
-    """Insert, or upsert by id: mapped columns updated, others kept."""
-    if empty_first:
-        con.execute(f'DELETE FROM "{table}"')
-    mapped = [f for f in fields if f.name in rows.columns]
-    staged = pd.DataFrame({f.name: rows[f.name] for f in mapped})
-    cols = ", ".join(f'"{f.name}"' for f in mapped)
-    select = ", ".join(f'CAST(s."{f.name}" AS {f.sql_type})' for f in mapped)
-    with _staged(con, staged) as stage:
-        new_only = ""
-        if not empty_first:
-            sets = ", ".join(f'"{f.name}" = CAST(s."{f.name}" AS {f.sql_type})'
-                             for f in mapped if f.name != "id")
-            if sets:
-                con.execute(f'UPDATE "{table}" AS t SET {sets} FROM {stage} AS s '
-                            "WHERE t.id = s.id")
-            new_only = (f'WHERE s.id NOT IN (SELECT id FROM "{table}" '
-                        "WHERE id IS NOT NULL)")
-        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {select} '
-                    f"FROM {stage} AS s {new_only}")
-
-
-def _write_contact_points(con: duckdb.DuckDBPyConnection, load: Load,
-                          frame: pd.DataFrame, ids: pd.Series,
-                          empty_first: bool) -> None:
-    """Every phone and e-mail of the loaded records, one row each.
-
-    A cell may hold several values separated by ``", "`` (Bitrix24 style).
-    """
-    if not load.contact_points:
-        return
-    parts = []
-    for point in load.contact_points:
-        cells = clean_text(frame[point.column]) if point.column in frame.columns \
-            else pd.Series(None, index=frame.index, dtype=object)
-        split = cells
-        if cells.str.contains(", ", regex=False).any():
-            split = cells.str.split(", ").explode().str.strip()
-        part = pd.DataFrame({"record_id": ids.reindex(split.index).to_numpy(),
-                             "value": split.to_numpy()})
-        part["channel"], part["kind"] = point.channel, point.kind
-        parts.append(part[part["value"].notna() & (part["value"] != "")])
-    points = pd.concat(parts, ignore_index=True).drop_duplicates(
-        ["record_id", "channel", "value"])
-    points["entity"] = load.entity
-    staged = points[["entity", "record_id", "channel", "kind", "value"]]
-    with _staged(con, staged) as stage:
-        if empty_first:
-            con.execute("DELETE FROM contact_points WHERE entity = $e",
-                        {"e": load.entity})
-        else:
-            con.execute(f"DELETE FROM contact_points WHERE entity = $e AND "
-                        f"record_id IN (SELECT DISTINCT record_id FROM {stage})",
-                        {"e": load.entity})
-        con.execute(f"INSERT INTO contact_points SELECT entity, "
-                    f"CAST(record_id AS BIGINT), channel, kind, value FROM {stage}")
 
 
 def write_rejects(result: ImportResult | LoadResult, path: str | Path) -> int:
