@@ -197,6 +197,17 @@ def do_import(lib: Library, bundle: sharing.Bundle, choices) -> str:
 
 
 st.title("Library")
+def segment_names(lib: Library, ids: list[str]) -> dict[str, str]:
+    """Display names of the segments that load; a broken one shows its id."""
+    names = {}
+    for seg_id in ids:
+        try:
+            names[seg_id] = lib.load(seg_id).name
+        except WorkbenchError:
+            continue
+    return names
+
+
 lib = library()
 show_flash()
 tab_saved, tab_import = st.tabs(["Saved segments", "Import"])
@@ -211,7 +222,10 @@ with tab_saved:
             overview(lib)
         if st.session_state.get(PICK) not in ids:
             st.session_state.pop(PICK, None)
-        seg_id = st.selectbox("Segment", ids, key=PICK)
+        names = segment_names(lib, ids)
+        seg_id = st.selectbox("Segment", ids, key=PICK,
+                              format_func=lambda i: f"{names[i]} ({i})"
+                              if i in names else i)
         with shown_errors("Opening the segment"):
             defn = lib.load(seg_id)
             opened = lib.current_version(seg_id)
