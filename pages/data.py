@@ -110,6 +110,14 @@ def confirm_replace(con, entity: str) -> bool:
     scope = importers.replace_scope(con, entity)
     if not scope.rows and not scope.contact_points:
         return True
+    if store.holds_demo(con):
+        sure = st.checkbox("Remove the demo data (every table) and load this file "
+                           "in its place", key=f"data_replace_demo_{entity}")
+        st.caption("Your records are not mixed with demo deals, orders, visits, "
+                   "opt-outs or mailings that happen to share their ids.")
+        if not sure:
+            st.caption("Tick the box to replace the demo data, or choose append.")
+        return sure
     sure = st.checkbox(scope.confirmation(),
                        key=f"data_replace_sure_{entity}_{scope.rows}")
     if scope.consequences():

@@ -626,3 +626,41 @@ def test_plain_file_is_read_in_one_pass(tmp_path):
     frame = _read_csv_fast('"id";"name";\n"1";"Anna";\n"2";"Boris";\n', ";")
 
     assert frame[["id", "name"]].values.tolist() == [["1", "Anna"], ["2", "Boris"]]
+
+
+def test_first_replace_into_demo_data_removes_the_whole_demo(tmp_path, capsys):
+    from datetime import date
+
+    from workbench import demo
+    from workbench.__main__ import main
+
+    db = tmp_path / "w.duckdb"
+    con = store.connect(db)
+    demo.generate(con, contacts=300, seed=1, as_of=date(2026, 6, 30))
+    con.close()
+    path = tmp_path / "contacts.csv"
+    path.write_text("id,name\n1,Anna\n2,Boris\n", encoding="utf-8")
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"name": "m", "loads": [
+        {"entity": "contacts", "file": "contacts.csv",
+         "fields": {"id": "id", "name": "name"}}]}), encoding="utf-8")
+
+    code = main(["import", "--db", str(db), "--mapping", str(mapping),
+                 "--dir", str(tmp_path)])
+
+    assert code == 0
+    assert "the demo data was removed first" in capsys.readouterr().out
+    con = store.connect(db)
+    counts = store.table_counts(con)
+    assert counts["contacts"] == 2
+    assert counts["deals"] == counts["opt_outs"] == counts["orders"] == 0
+    assert not store.holds_demo(con)
+    con.close()
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+
+    with pytest.raises(store.StoreError, match="is not a workbench database"):
+        store.connect(path)

@@ -22,6 +22,7 @@ from workbench import compiler, definition, dialects, engines, evaluator, store
 from workbench.definition import Definition, DirectoryResolver
 from workbench.describe import describe
 from workbench.errors import WorkbenchError
+from workbench.export import defuse_formulas
 
 
 class UsageError(WorkbenchError, ValueError):
@@ -51,11 +52,13 @@ def _open_db(args: argparse.Namespace):
                          "`python -m workbench demo --db PATH` or `import`")
     try:
         return store.connect(path, read_only=True)
+    except store.StoreError:
+        raise
     except Exception as err:  # duckdb raises its own IOException types
         if "lock" in str(err).lower():
             raise UsageError(f"database {path} is in use by another program (the "
                              "app?): stop it or work on a copy") from None
-        raise UsageError(f"{path} is not a workbench database ({err})") from None
+        raise UsageError(f"cannot open database {path}: {err}") from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -142,12 +145,15 @@ def _is_list(value) -> bool:
 
 
 def frame_for_csv(frame):
-    """Lists (tags) as ``a, b`` text, so a CSV cell reads as the app shows it."""
+    """Lists (tags) as ``a, b`` text, so a CSV cell reads as the app shows it;
+    free text that a spreadsheet would run as a formula gets a leading ``'``."""
     out = frame.copy()
     for name in out.columns:
         if out[name].map(_is_list).any():
             out[name] = out[name].map(
                 lambda v: ", ".join(map(str, v)) if _is_list(v) else v)
+        if name in ("name", "title", "company_name", "city", "region", "tags"):
+            out[name] = defuse_formulas(out[name])
     return out
 
 

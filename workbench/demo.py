@@ -71,6 +71,7 @@ def generate(con: duckdb.DuckDBPyConnection, *, contacts: int, seed: int,
         origin = f"demo: {contacts} contacts, seed {seed}, as of {as_of.isoformat()}"
         store.set_timezone(con, DEMO_TIMEZONE)
         store.set_setting(con, "origin", origin)
+        store.set_setting(con, "demo_data", "yes")
         for table, rows in counts.items():
             if rows:
                 store.record_load(con, store.LoadRecord(

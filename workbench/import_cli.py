@@ -39,9 +39,11 @@ def _run_import(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.mapping)
     con = store.connect(args.db)
     con.execute("SET enable_progress_bar = false")  # stdout is for results
+    before, had_demo = store.table_counts(con), store.holds_demo(con)
     try:
         result = import_files(con, mapping, args.files or None,
                               directory=args.dir, mode=args.mode)
+        demo_removed = had_demo and not store.holds_demo(con)
     finally:
         con.close()
     if args.rejects:
@@ -49,6 +51,14 @@ def _run_import(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
+    if demo_removed:
+        print("replace: the demo data was removed first (every table)")
+    else:
+        replaced = sorted({load.entity for load in result.loads
+                           if load.mode == "replace"})
+        for entity in replaced:
+            print(f"replace: {entity} held {before.get(entity, 0)} rows before "
+                  "this import")
     for load in result.loads:
         print(f"{load.file} -> {load.entity}: {load.rows_in} in, "
               f"{load.rows_loaded} loaded, {load.rows_rejected} rejected")

@@ -369,6 +369,8 @@ def load_frame(con: duckdb.DuckDBPyConnection, load: Load, frame: pd.DataFrame,
     table = source.table
     if empty_first is None:
         empty_first = mode == "replace"
+    if empty_first and store.holds_demo(con):
+        store.clear_demo(con)  # real data replaces the whole demo, not one table
     if track_changes and not accepted.empty:
         stamps = None if changed_at is None else \
             changed_at.reset_index(drop=True).reindex(accepted.index)

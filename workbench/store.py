@@ -45,6 +45,7 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False,
     database has none yet, so reopening never changes a workspace's zone.
     """
     if str(path) != ":memory:":
+        check_database_file(Path(path))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
@@ -52,6 +53,21 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False,
         if get_setting(con, "timezone") is None:
             set_timezone(con, timezone or DEFAULT_TIMEZONE)
     return con
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a file that exists but is not a DuckDB database.
+
+    DuckDB would otherwise open some files (a CSV, say) as a database held
+    only in memory, and everything loaded into it would vanish at exit.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head[8:12] != b"DUCK":
+        raise StoreError(f"{path} is not a workbench database (a DuckDB file); "
+                         "give a new file name to create one")
 
 
 def table_ddl() -> dict[str, list[tuple[str, str]]]:
@@ -145,6 +161,26 @@ def record_load(con: duckdb.DuckDBPyConnection, load: LoadRecord,
          "file": load.file, "mode": load.mode, "rin": load.rows_in,
          "rok": load.rows_loaded, "rbad": load.rows_rejected},
     )
+
+
+def holds_demo(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the entity tables still hold generated demo data."""
+    return get_setting(con, "demo_data") == "yes"
+
+
+def clear_demo(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the demo data before the first real data is loaded in its place.
+
+    Real records would otherwise take over demo deals, orders, opt-outs and
+    mailings through ids they happen to share with demo contacts. The load
+    history and the settings stay; ``origin`` says the demo was removed.
+    """
+    for table in table_ddl():
+        if table not in ("workspace", "loads", "external_ids"):
+            con.execute(f'DELETE FROM "{table}"')
+    set_setting(con, "demo_data", "no")
+    set_setting(con, "origin", "demo data removed")
+    logger.info("demo data removed before loading real data")
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
