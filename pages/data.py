@@ -93,6 +93,8 @@ def show_result(done: bitrix.BitrixImport) -> None:
     right.metric("Rejected", f"{r.rows_rejected:,}")
     if r.lines_note:
         st.caption(f"{r.file}: {r.lines_note}.")
+    for note in done.notes:
+        st.warning(f"{r.file}: {note}.")
     if r.rejections:
         st.dataframe(bitrix.rejections_frame(r.rejections), hide_index=True,
                      key="data_rejects")

@@ -387,3 +387,18 @@ def test_several_files_of_one_entity_in_one_run_add_up(tmp_path, capsys):
     assert con.execute("SELECT id FROM contacts ORDER BY id").fetchall() == [
         (1,), (2,), (5,), (6,)]
     con.close()
+
+
+def test_deals_naming_no_single_contact_are_counted_in_a_note(con, tmp_path):
+    path = write(tmp_path / "deals.csv", DEALS_RU)
+
+    done = bitrix.import_export(con, path)
+
+    # Deals 10 and 13 name companies ("Ромашка", "Нет такой") and deal 10 a
+    # contact; the store has none of them, so none links.
+    assert done.notes == (
+        "2 rows name a company that no stored company has, or several have, as "
+        "its name; left without a company (column Компания)",
+        "1 row names a contact that no stored contact has, or several have, as "
+        "its name; left without a contact (column Контакт)",
+    )

@@ -407,6 +407,7 @@ class Prepared:
     frame: pd.DataFrame
     load: Load
     changed_at: pd.Series | None = None
+    notes: tuple[str, ...] = ()  # what loads but deserves a word (unlinked names)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, entity: str,
@@ -462,11 +463,20 @@ def prepare(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, entity: str,
             out[f"_wb_{channel}"] = _combine_first(firsts)
             add(channel, [f"_wb_{channel}"])
 
+    notes: list[str] = []
     for target, other in (("company", "companies"), ("contact", "contacts")):
         if target in by_target:
-            ids = ids_by_name(con, other, out[by_target[target][0]])
+            names = out[by_target[target][0]]
+            ids = ids_by_name(con, other, names)
             out[f"_wb_{target}_id"] = as_text(ids.astype(object))
             add(f"{target}_id", [f"_wb_{target}_id"])
+            named = clean_text(names).fillna("").str.len() > 0
+            unlinked = int((named & ids.isna()).sum())
+            if unlinked:
+                rows = "1 row names" if unlinked == 1 else f"{unlinked} rows name"
+                notes.append(f"{rows} a {target} that no stored {target} has, or "
+                             f"several have, as its name; left without a {target} "
+                             f"(column {by_target[target][0]})")
 
     if entity == "deals" and "stage" in by_target:
         groups = out[by_target["stage_group"][0]] if "stage_group" in by_target \
@@ -492,7 +502,7 @@ def prepare(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, entity: str,
                                 or "Europe/Moscow")
     load = Load(entity=entity, file=file, fields=tuple(specs),
                 contact_points=tuple(points), date_formats=DATE_FORMATS)
-    return Prepared(out, load, changed_at)
+    return Prepared(out, load, changed_at, tuple(notes))
 
 
 def _join(parts: list[pd.Series], index: pd.Index) -> pd.Series:
@@ -530,6 +540,7 @@ class BitrixImport:
     file: ExportFile
     recognition: Recognition
     result: LoadResult
+    notes: tuple[str, ...] = ()
 
 
 def import_export(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, *,
@@ -583,7 +594,9 @@ def import_export(con: duckdb.DuckDBPyConnection, source: str | Path | bytes, *,
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return BitrixImport(export, recognition, result)
+    for note in prepared.notes:
+        logger.warning("%s: %s", export.name, note)
+    return BitrixImport(export, recognition, result, prepared.notes)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,8 @@ def _run_import(args: argparse.Namespace) -> int:
               f"{r.rows_loaded} loaded, {r.rows_rejected} rejected")
         if r.lines_note:
             print(f"  note: {r.lines_note}")
+        for note in d.notes:
+            print(f"  note: {note}")
         for rej in r.rejections[:5]:
             print(f"  row {rej.row}: {rej.reason}")
         if r.rows_rejected > 5:
@@ -101,6 +103,7 @@ def _import_summary(done: bitrix.BitrixImport, limit: int = 20) -> dict:
         "encoding": done.file.encoding, "delimiter": done.file.delimiter,
         "mapping": {c: t for c, t in done.recognition.targets.items()},
         "rows_in": r.rows_in, "lines_in": r.lines_in, "lines_note": r.lines_note,
+        "notes": list(done.notes),
         "rows_loaded": r.rows_loaded, "rows_rejected": r.rows_rejected,
         "rejections": [asdict(x) for x in r.rejections[:limit]],
     }
