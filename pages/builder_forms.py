@@ -337,6 +337,7 @@ def related_condition(path: bs.Path, node: dict, src: Source,
         q_key = f"{k}:quantifier:{relation}"
         cols[1].selectbox("Quantifier", quants,
                           index=quants.index(quant) if quant else None,
+                          placeholder="choose…",
                           format_func=lambda q: QUANTIFIERS[q], key=q_key,
                           on_change=on_quantifier, args=(path, q_key))
         controls(path, cols[2:])

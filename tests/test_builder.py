@@ -106,8 +106,21 @@ def test_unfinished_conditions_are_left_out_and_reported_by_path():
     assert live.definition.exclude == ()
 
 
-def test_a_broken_nested_condition_leaves_its_related_condition_counting():
+def test_a_new_related_condition_waits_for_its_quantifier():
     d = bs.add_child(bs.new_draft(), bs.INCLUDE, bs.blank_related(catalog.CONTACTS))
+
+    waiting = bs.live_definition(d)
+    chosen = bs.live_definition(bs.set_node(d, ("include", 0), bs.change_quantifier(
+        bs.node_at(d, ("include", 0)), catalog.DEALS, "exists")))
+
+    assert waiting.problems == {("include", 0): [bs.CHOOSE_QUANTIFIER]}
+    assert waiting.definition.include.children == ()
+    assert chosen.definition.include.children[0].quantifier == "exists"
+
+
+def test_a_broken_nested_condition_leaves_its_related_condition_counting():
+    related = {**bs.blank_related(catalog.CONTACTS), "quantifier": "exists"}
+    d = bs.add_child(bs.new_draft(), bs.INCLUDE, related)
     d = bs.add_child(d, ("include", 0, "where"),
                      {"field": "amount", "op": "gt", "value": "lots"})
 

@@ -39,6 +39,8 @@ GROUP_WORDS: Final = {"all": "all of", "any": "any of", "none": "none of"}
 DRAFT_ID: Final = "draft"
 ID_MAX_LENGTH: Final = 80  # as definition.ID_PATTERN allows
 CHOOSE_SEGMENT: Final = "choose a saved segment"
+CHOOSE_QUANTIFIER: Final = ("choose a quantifier: at least one, none, or a count, "
+                            "sum, smallest or largest")
 
 
 class BuilderError(WorkbenchError, ValueError):
@@ -267,9 +269,14 @@ def _first_field(src: Source) -> catalog.Field:
 
 
 def blank_related(src: Source, relation: str | None = None) -> dict[str, Any]:
-    """A new related-record condition: "has at least one" with no conditions."""
+    """A new related-record condition, not counted until its quantifier is chosen.
+
+    Starting as "has at least one" would restrict the segment at once (and,
+    under Exclude, remove everyone with such a record) before the user said
+    anything.
+    """
     rel = src.relation(relation) if relation else src.relations[0]
-    return {"related": rel.name, "quantifier": "exists", "where": {"all": []}}
+    return {"related": rel.name, "quantifier": None, "where": {"all": []}}
 
 
 def blank_group(key: str = "all") -> dict[str, Any]:
@@ -466,6 +473,8 @@ def check_node(draft: Draft, path: Path, resolver: Resolver | None = None,
         return []
     if isinstance(node, dict) and "segment" in node and not node["segment"]:
         return [CHOOSE_SEGMENT]  # just added: nothing picked yet
+    if isinstance(node, dict) and "related" in node and node.get("quantifier") is None:
+        return [CHOOSE_QUANTIFIER]  # just added: not counted until chosen
     alone = {k: v for k, v in node.items() if k != "where"} \
         if isinstance(node, dict) else node
     wrapped, leaf_text = _wrap_in_ancestors(draft, path, alone)
