@@ -260,6 +260,7 @@ def list_widget(path: bs.Path, value: Any, type_: str, choices: tuple[str, str],
                    wrap=True,
                    on_change=on_value, args=(path, key, read_plain),
                    placeholder="Pick or type values")
+    unmatched_hint(current, counts)
 
 
 def pick_widget(path: bs.Path, value: Any, choices: tuple[str, str], key: str) -> None:
@@ -271,6 +272,21 @@ def pick_widget(path: bs.Path, value: Any, choices: tuple[str, str], key: str) -
     st.selectbox("Value", options, index=index, key=key, accept_new_options=True,
                  format_func=_counted(counts), on_change=on_value,
                  args=(path, key, read_plain), placeholder="Pick or type a value")
+    unmatched_hint([value] if isinstance(value, str) else [], counts)
+
+
+def unmatched_hint(values: list, counts: dict[str, int]) -> None:
+    """Say when a typed value is none of the stored ones: a near miss
+    ("winter promo" for "Winter promo test") would silently match nobody."""
+    if not counts:
+        return
+    stored = {str(v).strip().casefold() for v in counts}
+    missing = [str(v) for v in values if str(v).strip().casefold() not in stored]
+    if missing:
+        listed = ", ".join(f'"{v}"' for v in missing[:3])
+        st.caption(f"{listed}: not among the {len(counts):,} most common stored "
+                   "values; matches only records holding exactly that (case and "
+                   "surrounding spaces aside).")
 
 
 def _counted(counts: dict[str, int]) -> Callable[[str], str]:

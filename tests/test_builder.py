@@ -478,3 +478,26 @@ def test_ten_nested_groups_indent_three_levels_then_mark_the_level(at):
     assert markers[0] == "› level 4" and "››››››› level 10" in markers
     assert "end of level 10" in markers
     assert len(at.session_state["builder_draft"]["include"]["all"]) == 1
+
+
+@pytest.mark.parametrize("value, hinted", [("Sales", False), ("Sale", True)])
+def test_a_value_that_matches_no_stored_one_is_pointed_out(workspace, monkeypatch,
+                                                          value, hinted):
+    from workbench.sharing import encode_share
+
+    monkeypatch.setenv("WORKBENCH_DB", str(workspace / "app.duckdb"))
+    monkeypatch.setenv("WORKBENCH_SEGMENTS", str(workspace / "segments"))
+    defn = definition.parse({"id": "p", "name": "p", "include": {"all": [
+        {"related": "deals", "where": {"all": [
+            {"field": "pipeline", "op": "equals", "value": value}]}}]}})
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    app.switch_page("pages/builder.py")
+    app.query_params["segment"] = encode_share(defn)
+    app.run()
+
+    hints = [c.value for c in app.caption if "most common stored" in c.value]
+    assert not app.exception
+    assert bool(hints) == hinted
+    if hinted:
+        assert hints[0].startswith('"Sale": not among the 2 most common stored')
