@@ -142,7 +142,7 @@ def show_forecast(result: forecast.SegmentForecast) -> None:
     if choice is not None and choice.reason != "asked for":
         why = f" Model **{fit.model}**, chosen for the {choice.reason}."
     st.markdown(f"Forecast: {fit.description}.{why} " + (
-        "" if test is None else f"The interval held {coverage(test)}."))
+        "" if test is None else f"Backtest: {test.coverage()}."))
     st.caption(f"Clamped to 0 to {fit.cap:,.0f} (every record of the entity). "
                "\"If nothing new happens\" is exact: the size at each future date "
                "from today's data, so records whose dates cross a window edge move "
@@ -171,15 +171,6 @@ def show_forecast(result: forecast.SegmentForecast) -> None:
             "model": "Model", "mae": "Backtest MAE", "mape": "MAPE %",
             "covered": "Inside own interval", "holdout": "Points held out"}).round(1),
             hide_index=True, key="sizes_candidates")
-
-
-def coverage(test: forecast.Backtest) -> str:
-    """How many held-out values the interval held, before and after widening."""
-    own = f"{test.covered} of {test.holdout} backtest values"
-    if test.widened == 1:
-        return own
-    return (f"{own} before it was widened ×{test.widened:.1f}, "
-            f"{test.covered_widened} of {test.holdout} after")
 
 
 def show_movement(con, defns: list[Definition], now) -> None:

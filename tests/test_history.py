@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 from workbench import definition, demo, evaluator, history, store
 from workbench.definition import Definition, FieldCondition, Group, SegmentRef
-from workbench.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 6, 30)
@@ -25,14 +23,6 @@ def con():
     connection = store.connect()
     demo.generate(connection, contacts=1200, seed=11, as_of=AS_OF)
     return connection
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("segments")
-    for path in (ROOT / "data" / "segments").glob("*.json"):
-        shutil.copy(path, folder / path.name)
-    return Library(folder)
 
 
 def existing_by(defn: Definition, day: date) -> Definition:

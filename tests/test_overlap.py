@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from itertools import combinations
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from workbench import demo, evaluator, overlap, store
-from workbench.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 6, 30)
@@ -28,14 +26,6 @@ def con():
     connection = store.connect()
     demo.generate(connection, contacts=1500, seed=7, as_of=AS_OF)
     return connection
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("segments")
-    for path in (ROOT / "data" / "segments").glob("*.json"):
-        shutil.copy(path, folder / path.name)
-    return Library(folder)
 
 
 def member_sets(con, lib, ids):

@@ -162,17 +162,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if test is not None:
         mape = "n/a" if test.mape is None else f"{test.mape:.1f}%"
         print(f"backtest on the last {test.holdout} points: MAE {test.mae:.1f}, "
-              f"MAPE {mape}, {_coverage(test)}")
+              f"MAPE {mape}, {test.coverage()}")
     return 0
-
-
-def _coverage(test: forecast.Backtest) -> str:
-    """How many held-out actual values the interval held, before and after widening."""
-    own = f"{test.covered} of {test.holdout} inside the model's own interval"
-    if test.widened == 1.0:
-        return own
-    return (f"{own}, {test.covered_widened} of {test.holdout} inside the interval "
-            f"widened ×{test.widened:.1f}")
 
 
 def register_cli(sub: argparse._SubParsersAction) -> None:

@@ -20,6 +20,7 @@ import sys
 from dataclasses import asdict
 
 from workbench import bitrix, bitrix_rest, store
+from workbench.import_cli import print_load
 from workbench.importers import write_rejects
 
 
@@ -68,32 +69,15 @@ def _run_import(args: argparse.Namespace) -> int:
         con.close()
     if args.rejects:
         rows = [r for d in done for r in d.result.rejections]
-        write_rejects(_Rejections(tuple(rows)), args.rejects)
+        write_rejects(rows, args.rejects)
     if args.json:
         print(json.dumps({"files": [_import_summary(d) for d in done]},
                          ensure_ascii=False))
         return 0
     for d in done:
-        r = d.result
-        print(f"{r.file} -> {r.entity} ({d.file.format}"
-              f"{', ' + d.file.encoding if d.file.encoding else ''}): {r.rows_in} in, "
-              f"{r.rows_loaded} loaded, {r.rows_rejected} rejected")
-        if r.lines_note:
-            print(f"  note: {r.lines_note}")
-        for note in d.notes:
-            print(f"  note: {note}")
-        for rej in r.rejections[:5]:
-            print(f"  row {rej.row}: {rej.reason}")
-        if r.rows_rejected > 5:
-            print(f"  ... and {r.rows_rejected - 5} more")
+        encoding = f", {d.file.encoding}" if d.file.encoding else ""
+        print_load(d.result, f" ({d.file.format}{encoding})", d.notes)
     return 0
-
-
-class _Rejections:
-    """Adapter: ``write_rejects`` wants an object with ``rejections``."""
-
-    def __init__(self, rejections: tuple) -> None:
-        self.rejections = rejections
 
 
 def _import_summary(done: bitrix.BitrixImport, limit: int = 20) -> dict:

@@ -261,6 +261,14 @@ class Backtest:
     widened: float = 1.0
     covered_widened: int | None = None
 
+    def coverage(self) -> str:
+        """How many held-out values the interval held, before and after widening."""
+        own = f"{self.covered} of {self.holdout} inside the model's own interval"
+        if self.widened == 1.0:
+            return own
+        return (f"{own}, {self.covered_widened} of {self.holdout} inside the "
+                f"interval widened ×{self.widened:.1f}")
+
     def table(self) -> pd.DataFrame:
         """The held-out points for display: days, whole numbers, plain labels."""
         f = self.frame

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from workbench import store
-from workbench.importers import import_files, write_rejects
+from workbench.importers import LoadResult, import_files, write_rejects
 from workbench.mapping import load_mapping, shipped_mappings
 
 
@@ -47,7 +47,7 @@ def _run_import(args: argparse.Namespace) -> int:
     finally:
         con.close()
     if args.rejects:
-        write_rejects(result, args.rejects)
+        write_rejects(result.rejections, args.rejects)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
@@ -60,12 +60,18 @@ def _run_import(args: argparse.Namespace) -> int:
             print(f"replace: {entity} held {before.get(entity, 0)} rows before "
                   "this import")
     for load in result.loads:
-        print(f"{load.file} -> {load.entity}: {load.rows_in} in, "
-              f"{load.rows_loaded} loaded, {load.rows_rejected} rejected")
-        if load.lines_note:
-            print(f"  note: {load.lines_note}")
-        for rej in load.rejections[:5]:
-            print(f"  row {rej.row}: {rej.reason}")
-        if load.rows_rejected > 5:
-            print(f"  ... and {load.rows_rejected - 5} more")
+        print_load(load)
     return 0
+
+
+def print_load(load: LoadResult, detected: str = "",
+               notes: tuple[str, ...] = (), shown: int = 5) -> None:
+    """One load's counts, its notes and its first rejections, for a terminal."""
+    print(f"{load.file} -> {load.entity}{detected}: {load.rows_in} in, "
+          f"{load.rows_loaded} loaded, {load.rows_rejected} rejected")
+    for note in ((load.lines_note,) if load.lines_note else ()) + tuple(notes):
+        print(f"  note: {note}")
+    for rej in load.rejections[:shown]:
+        print(f"  row {rej.row}: {rej.reason}")
+    if load.rows_rejected > shown:
+        print(f"  ... and {load.rows_rejected - shown} more")

@@ -664,9 +664,8 @@ def _combine(parts: list[pd.Series], how: str, sep: str) -> pd.Series:
     return result.astype(object)
 
 
-def write_rejects(result: ImportResult | LoadResult, path: str | Path) -> int:
-    """Write every rejection (file, row, reason) to a UTF-8 CSV; return the count."""
-    rejections = result.rejections
+def write_rejects(rejections: Sequence[Rejection], path: str | Path) -> int:
+    """Write rejections (file, row, reason) to a UTF-8 CSV; return the count."""
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["file", "row", "reason"])
